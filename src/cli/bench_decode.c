@@ -1,0 +1,3 @@
+/* bench decode: placeholder until issue 4 lands its implementation here. */
+#include "cli/cli.h"
+int skl_bench_decode(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("bench decode", 4); }

@@ -1,0 +1,3 @@
+/* bench synth: placeholder until issue 3 lands its implementation here. */
+#include "cli/cli.h"
+int skl_bench_synth(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("bench synth", 3); }

@@ -1,0 +1,3 @@
+/* config: placeholder until issue 2 lands its implementation here. */
+#include "cli/cli.h"
+int skl_cmd_config(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("config", 2); }

@@ -1,0 +1,3 @@
+/* filter: placeholder until issue 5 lands its implementation here. */
+#include "cli/cli.h"
+int skl_cmd_filter(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("filter", 5); }

@@ -1,0 +1,3 @@
+/* generate: placeholder until issue 4 lands its implementation here. */
+#include "cli/cli.h"
+int skl_cmd_generate(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("generate", 4); }
