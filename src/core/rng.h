@@ -3,6 +3,7 @@
 #ifndef SKL_RNG_H
 #define SKL_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct {
