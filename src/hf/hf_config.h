@@ -41,6 +41,41 @@ typedef struct {
   int eos_token_ids[8];  /* config.json eos_token_id may be a list */
   int n_eos;
   int n_mtp_heads;       /* multi-token-prediction modules stored with the model (0: none) */
+  /* added by the HF room (read by skl_hf_config_load, written by _save) */
+  bool o_bias;           /* o_proj carries a bias (llama/qwen3 attention_bias) */
+  bool mlp_bias;         /* gate/up/down carry a bias (llama mlp_bias) */
+  float rope_attn_factor; /* yarn attention temperature (attention_factor; default
+                             0.1*ln(factor)+1); 1 for the other rope types */
+  int pad_token_id;      /* -1 if none */
+  char torch_dtype[16];  /* "float32" | "bfloat16" | "float16" (storage hint) */
 } skl_model_config;
+
+/* @return "llama", "qwen2" or "qwen3" */
+const char *skl_arch_name(skl_arch a);
+
+/* Fill cfg with the defaults of transformers' LlamaConfig / Qwen2Config /
+ * Qwen3Config for ARCH (what a config.json that omits a key means). */
+void skl_hf_config_default(skl_model_config *cfg, skl_arch arch);
+
+/* Parse PATH (a config.json, or a directory holding one): model_type
+ * (or architectures[0]) llama | qwen2 | qwen3; sizes, rope_theta,
+ * rope_scaling (linear, llama3, yarn; "rope_type" or legacy "type"),
+ * tie_word_embeddings, attention_bias, head_dim, bos/eos (int or list).
+ * Missing keys take the transformers defaults; then skl_hf_config_validate.
+ * @return SKL_OK, SKL_ERR_IO/NOTFOUND, SKL_ERR_PARSE (JSON, with line:col),
+ *         SKL_ERR_INVALID (wrong type or contradiction, naming the key),
+ *         SKL_ERR_UNSUPPORTED (other model_type, rope type, sliding window). */
+skl_status skl_hf_config_load(const char *path_or_dir, skl_model_config *cfg, skl_error *err);
+
+/* Check sizes > 0, NH % NKV == 0, C == NH*HD for llama/qwen2, rope fields
+ * consistent with rope_type, eos ids < vocab. Messages name the config.json
+ * key and the fix. @return SKL_OK or SKL_ERR_INVALID/SKL_ERR_RANGE */
+skl_status skl_hf_config_validate(const skl_model_config *cfg, skl_error *err);
+
+/* Write DIR/config.json atomically (DIR created if needed) with every key
+ * transformers reads for the arch, architectures ["LlamaForCausalLM" |
+ * "Qwen2ForCausalLM" | "Qwen3ForCausalLM"] and torch_dtype.
+ * @return SKL_OK or the validation / IO error */
+skl_status skl_hf_config_save(const skl_model_config *cfg, const char *dir, skl_error *err);
 
 #endif

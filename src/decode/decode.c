@@ -1,0 +1,557 @@
+/* skl decode: the KV cache and the cached forward of token rows (prefill
+ * chunks and batched steps), mirroring model.c's layer math. Not sampling
+ * or the generate loop (generate.c). */
+#include "decode/decode.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/layers.h"
+
+/* ---- KV cache ------------------------------------------------------------ */
+
+size_t skl_kv_cache_floats(const skl_model_config *cfg, int n_slots, int T_max, int n_prefix, int P_max) {
+  size_t row = (size_t)cfg->n_kv_heads * cfg->head_dim;
+  size_t tokens = (size_t)n_slots * (size_t)T_max + (size_t)n_prefix * (size_t)P_max;
+  return 2 * (size_t)cfg->n_layers * tokens * row;
+}
+
+skl_status skl_kv_cache_init(skl_kv_cache *c, const skl_model_config *cfg, int n_slots, int T_max, int n_prefix,
+                             int P_max, skl_error *err) {
+  memset(c, 0, sizeof *c);
+  if (n_slots < 1 || T_max < 1 || n_prefix < 0 || (n_prefix > 0 && P_max < 1) || P_max < 0)
+    return skl_error_set(err, SKL_ERR_RANGE,
+                         "KV cache: need >= 1 slot of >= 1 token (got %d x %d) and prefixes of >= 1 token (%d x %d)",
+                         n_slots, T_max, n_prefix, P_max);
+  c->L = cfg->n_layers;
+  c->NKV = cfg->n_kv_heads;
+  c->HD = cfg->head_dim;
+  c->n_slots = n_slots;
+  c->T_max = T_max;
+  c->n_prefix = n_prefix;
+  c->P_max = n_prefix ? P_max : 0;
+  size_t total = skl_kv_cache_floats(cfg, n_slots, T_max, n_prefix, c->P_max);
+  int nr = n_slots + n_prefix;
+  c->half = total / 2;
+  c->mem = malloc(sizeof(float) * (total ? total : 1));
+  c->base = calloc((size_t)nr, sizeof *c->base);
+  c->len = calloc((size_t)nr, sizeof *c->len);
+  c->parent = malloc(sizeof *c->parent * (size_t)nr);
+  if (!c->mem || !c->base || !c->len || !c->parent) {
+    skl_kv_cache_free(c);
+    return skl_error_set(err, SKL_ERR_NOMEM, "KV cache: cannot allocate %.1f MB (%d slots x %d tokens + %d prefixes x %d)",
+                         (double)total * 4 / 1048576.0, n_slots, T_max, n_prefix, P_max);
+  }
+  size_t row = (size_t)c->NKV * c->HD, off = 0;
+  for (int r = 0; r < nr; r++) {
+    c->base[r] = off;
+    off += (size_t)c->L * (size_t)(r < n_slots ? T_max : c->P_max) * row;
+    c->parent[r] = -1;
+  }
+  return SKL_OK;
+}
+
+void skl_kv_cache_free(skl_kv_cache *c) {
+  if (!c) return;
+  free(c->mem);
+  free(c->base);
+  free(c->len);
+  free(c->parent);
+  memset(c, 0, sizeof *c);
+}
+
+static int region_cap(const skl_kv_cache *c, int r) { return r < c->n_slots ? c->T_max : c->P_max; }
+
+float *skl_kv_cache_k(const skl_kv_cache *c, int r, int l) {
+  return c->mem + c->base[r] + (size_t)l * region_cap(c, r) * c->NKV * c->HD;
+}
+
+float *skl_kv_cache_v(const skl_kv_cache *c, int r, int l) { return skl_kv_cache_k(c, r, l) + c->half; }
+
+/* ---- decoder --------------------------------------------------------------- */
+
+/* Rows of one forward call that belong to one region: rows [row0, row0+n)
+ * are that region's own tokens [j0, j0+n). */
+typedef struct {
+  int region, row0, j0, n;
+} row_group;
+
+struct skl_decoder {
+  skl_model *m;
+  skl_kv_cache kv;
+  int max_batch;
+  int R;       /* scratch rows: max(max_batch, chunk) */
+  int chunk;   /* prefill rows per forward */
+  int *n_children; /* [n_prefix] slots attached */
+  row_group *groups; /* [R] */
+  int32_t *pos;      /* [R] */
+  float *mem;        /* scratch, one allocation: */
+  float *x;          /* [R, C] residual stream */
+  float *ln;         /* [R, C] norm output */
+  float *q;          /* [R, NH*HD] */
+  float *k, *v;      /* [R, NKV*HD] */
+  float *att, *att2; /* [R, NH*HD] own / prefix partial */
+  float *lse, *lse2; /* [NH, R] */
+  float *gate, *up;  /* [R, FF] */
+  float *cs;         /* [R, HD] rope table */
+};
+
+#define PREFILL_CHUNK 256 /* prefill rows per forward */
+#define ATT_BLOCK 64      /* keys per online-softmax block in a step */
+#define MAX_HD 512        /* head_dim limit of the step kernel's stack buffer */
+
+skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int T_max, int n_prefix, int P_max,
+                            skl_error *err) {
+  *out = NULL;
+  const skl_model_config *c = &m->cfg;
+  if (max_batch < 1) return skl_error_set(err, SKL_ERR_RANGE, "decoder: batch %d must be >= 1", max_batch);
+  if (c->head_dim > MAX_HD || c->head_dim < 2)
+    return skl_error_set(err, SKL_ERR_UNSUPPORTED, "decoder: head_dim %d (2..%d supported)", c->head_dim, MAX_HD);
+  skl_decoder *d = calloc(1, sizeof *d);
+  if (!d) return skl_error_set(err, SKL_ERR_NOMEM, "decoder: out of memory");
+  d->m = m;
+  d->max_batch = max_batch;
+  d->chunk = PREFILL_CHUNK;
+  d->R = max_batch > d->chunk ? max_batch : d->chunk;
+  skl_status s = skl_kv_cache_init(&d->kv, c, max_batch, T_max, n_prefix, P_max, err);
+  if (s) { free(d); return s; }
+  size_t R = (size_t)d->R, C = (size_t)c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = (size_t)c->intermediate_size, HD = (size_t)c->head_dim;
+  size_t n = R * (2 * C + 3 * QD + 2 * KD + 2 * FF + HD) + 2 * (size_t)c->n_heads * R;
+  d->mem = malloc(sizeof(float) * n);
+  d->groups = malloc(sizeof *d->groups * R);
+  d->pos = malloc(sizeof *d->pos * R);
+  d->n_children = calloc((size_t)(n_prefix > 0 ? n_prefix : 1), sizeof *d->n_children);
+  if (!d->mem || !d->groups || !d->pos || !d->n_children) {
+    skl_decoder_free(d);
+    return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch", (double)n * 4 / 1048576.0);
+  }
+  float *p = d->mem;
+  d->x = p; p += R * C;
+  d->ln = p; p += R * C;
+  d->q = p; p += R * QD;
+  d->k = p; p += R * KD;
+  d->v = p; p += R * KD;
+  d->att = p; p += R * QD;
+  d->att2 = p; p += R * QD;
+  d->gate = p; p += R * FF;
+  d->up = p; p += R * FF;
+  d->cs = p; p += R * HD;
+  d->lse = p; p += (size_t)c->n_heads * R;
+  d->lse2 = p;
+  *out = d;
+  return SKL_OK;
+}
+
+void skl_decoder_free(skl_decoder *d) {
+  if (!d) return;
+  skl_kv_cache_free(&d->kv);
+  free(d->mem);
+  free(d->groups);
+  free(d->pos);
+  free(d->n_children);
+  free(d);
+}
+
+const skl_kv_cache *skl_decoder_cache(const skl_decoder *d) { return &d->kv; }
+
+const skl_model *skl_decoder_model(const skl_decoder *d) { return d->m; }
+
+void skl_decoder_reset_slot(skl_decoder *d, int slot) {
+  if (slot < 0 || slot >= d->kv.n_slots) return;
+  int par = d->kv.parent[slot];
+  if (par >= 0) d->n_children[par - d->kv.n_slots]--;
+  d->kv.len[slot] = 0;
+  d->kv.parent[slot] = -1;
+}
+
+void skl_decoder_reset_prefix(skl_decoder *d, int prefix) {
+  if (prefix < 0 || prefix >= d->kv.n_prefix) return;
+  d->kv.len[d->kv.n_slots + prefix] = 0;
+}
+
+skl_status skl_decoder_attach(skl_decoder *d, int slot, int prefix, skl_error *err) {
+  if (slot < 0 || slot >= d->kv.n_slots || prefix < 0 || prefix >= d->kv.n_prefix)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d / prefix %d out of range (%d slots, %d prefixes)",
+                         slot, prefix, d->kv.n_slots, d->kv.n_prefix);
+  if (d->kv.len[slot] || d->kv.parent[slot] >= 0)
+    return skl_error_set(err, SKL_ERR_STATE, "decoder: slot %d is not empty; reset it before attaching", slot);
+  d->kv.parent[slot] = d->kv.n_slots + prefix;
+  d->n_children[prefix]++;
+  return SKL_OK;
+}
+
+/* out[n, OC] (= or +=) inp[n, IC] @ w[OC, IC]^T + bias. For the few rows
+ * of a decode step, sgemm spends its time packing the weight; this reads
+ * each weight row once for all n rows instead (memory-bound GEMV). */
+#define SMALL_ROWS 16
+
+static void small_linear(float *out, const float *inp, const float *w, const float *bias, int n, int IC, int OC,
+                         bool accumulate) {
+#pragma omp parallel for schedule(static) if ((size_t)OC * IC > (1u << 15))
+  for (int o = 0; o < OC; o++) {
+    const float *wr = w + (size_t)o * IC;
+    for (int r = 0; r < n; r++) {
+      const float *x = inp + (size_t)r * IC;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int i = 0; i < IC; i++) acc += wr[i] * x[i];
+      float *y = out + (size_t)r * OC + o;
+      *y = (accumulate ? *y : 0.0f) + acc + (bias ? bias[o] : 0.0f);
+    }
+  }
+}
+
+static void linear(float *out, const float *inp, const float *w, const float *bias, int n, int IC, int OC) {
+  if (n <= SMALL_ROWS) small_linear(out, inp, w, bias, n, IC, OC, false);
+  else skl_linear_forward(out, inp, w, bias, n, IC, OC);
+}
+
+/* out[n, OC] += inp[n, IC] @ w^T (the residual adds) */
+static void linear_add(float *out, const float *inp, const float *w, int n, int IC, int OC) {
+  if (n <= SMALL_ROWS) small_linear(out, inp, w, NULL, n, IC, OC, true);
+  else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OC, IC, 1.0f, inp, IC, w, IC, 1.0f, out, OC);
+}
+
+static skl_attn_shape shape_of(const skl_model_config *c) {
+  skl_attn_shape s = {0};
+  s.NH = c->n_heads;
+  s.NKV = c->n_kv_heads;
+  s.HD = c->head_dim;
+  s.scale = 1.0f / sqrtf((float)c->head_dim);
+  s.q_stride = s.o_stride = (size_t)c->n_heads * c->head_dim;
+  s.k_stride = s.v_stride = (size_t)c->n_kv_heads * c->head_dim;
+  return s;
+}
+
+/* Attention of one group's queries against its region (and parent). */
+static void group_attention(skl_decoder *d, const row_group *g, int l) {
+  const skl_kv_cache *kv = &d->kv;
+  const skl_model_config *c = &d->m->cfg;
+  size_t QD = (size_t)c->n_heads * c->head_dim;
+  int par = kv->parent[g->region], P = par >= 0 ? kv->len[par] : 0;
+  skl_attn_shape s = shape_of(c);
+  s.Tq = g->n;
+  s.Tk = g->j0 + g->n;
+  s.q_off = P + g->j0;
+  s.k_off = P;
+  float *att = d->att + (size_t)g->row0 * QD;
+  const float *q = d->q + (size_t)g->row0 * QD;
+  skl_attn_forward(att, d->lse, q, skl_kv_cache_k(kv, g->region, l), skl_kv_cache_v(kv, g->region, l), &s);
+  if (P > 0) {
+    skl_attn_shape sp = s;
+    sp.Tk = P;
+    sp.k_off = 0;
+    float *att2 = d->att2 + (size_t)g->row0 * QD;
+    skl_attn_forward(att2, d->lse2, q, skl_kv_cache_k(kv, par, l), skl_kv_cache_v(kv, par, l), &sp);
+    skl_attn_merge(att, d->lse, att2, d->lse2, &s);
+  }
+}
+
+/* The cached forward of n rows in ng groups (tokens already checked):
+ * appends their K/V to the regions and, if logits != NULL, writes the
+ * logits of the rows listed in out_rows[n_out] (NULL: rows 0..n_out-1)
+ * into logits[n_out, V]. */
+static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, const int *out_rows, int n_out,
+                         float *logits) {
+  skl_model *m = d->m;
+  const skl_model_config *c = &m->cfg;
+  const skl_params *p = &m->p;
+  skl_kv_cache *kv = &d->kv;
+  int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, FF = c->intermediate_size,
+      QD = NH * HD, KD = NKV * HD;
+  for (int gi = 0; gi < ng; gi++) {
+    const row_group *g = &d->groups[gi];
+    int par = kv->parent[g->region], P = par >= 0 ? kv->len[par] : 0;
+    for (int i = 0; i < g->n; i++) d->pos[g->row0 + i] = P + g->j0 + i;
+  }
+  skl_rope_table(d->cs, d->pos, n, m->inv_freq, m->rope_attn_factor, HD);
+  skl_embed_forward(d->x, tokens, p->embed, n, C);
+  for (int l = 0; l < c->n_layers; l++) {
+    skl_rmsnorm_forward(d->ln, NULL, d->x, p->attn_norm + (size_t)l * C, n, C, c->rms_eps);
+    linear(d->q, d->ln, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD);
+    linear(d->k, d->ln, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD);
+    linear(d->v, d->ln, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD);
+    if (c->qk_norm) {
+      skl_rmsnorm_forward(d->q, NULL, d->q, p->q_norm + (size_t)l * HD, n * NH, HD, c->rms_eps);
+      skl_rmsnorm_forward(d->k, NULL, d->k, p->k_norm + (size_t)l * HD, n * NKV, HD, c->rms_eps);
+    }
+    skl_rope_forward(d->q, d->cs, n, NH, HD, QD);
+    skl_rope_forward(d->k, d->cs, n, NKV, HD, KD);
+    for (int gi = 0; gi < ng; gi++) {
+      const row_group *g = &d->groups[gi];
+      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)g->row0 * KD,
+             sizeof(float) * (size_t)g->n * KD);
+      memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)g->row0 * KD,
+             sizeof(float) * (size_t)g->n * KD);
+      group_attention(d, g, l);
+    }
+    /* x += att @ wo^T; x += swiglu(...) @ w_down^T (model.c's order) */
+    linear_add(d->x, d->att, p->wo + (size_t)l * C * QD, n, QD, C);
+    skl_rmsnorm_forward(d->ln, NULL, d->x, p->mlp_norm + (size_t)l * C, n, C, c->rms_eps);
+    linear(d->gate, d->ln, p->w_gate + (size_t)l * FF * C, NULL, n, C, FF);
+    linear(d->up, d->ln, p->w_up + (size_t)l * FF * C, NULL, n, C, FF);
+    skl_swiglu_forward(d->gate, d->gate, d->up, (size_t)n * FF);
+    linear_add(d->x, d->gate, p->w_down + (size_t)l * C * FF, n, FF, C);
+  }
+  for (int gi = 0; gi < ng; gi++) kv->len[d->groups[gi].region] = d->groups[gi].j0 + d->groups[gi].n;
+  if (!logits || n_out == 0) return;
+  for (int i = 0; i < n_out; i++) /* gather the rows wanted, then norm + head */
+    if (out_rows && out_rows[i] != i) memcpy(d->x + (size_t)i * C, d->x + (size_t)out_rows[i] * C, sizeof(float) * C);
+  skl_rmsnorm_forward(d->ln, NULL, d->x, p->final_norm, n_out, C, c->rms_eps);
+  linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n_out, C, c->vocab_size);
+}
+
+/* ---- the step path: one new token per slot ------------------------------
+ * A decode step is n <= max_batch single rows. It is memory-bound (every
+ * weight read once) and short, so it runs in a handful of parallel regions
+ * per layer (fused q/k/v; attention of all rows x heads at once; fused
+ * gate/up/SiLU), with the row-local work (norms, RoPE) done serially: fewer
+ * fork/join barriers, which also keeps it fast on a crowded machine. The
+ * math is model.c's: same formulas, float accumulation. */
+
+/* out[C] = x[C] / sqrt(mean(x^2) + eps) * w[C] (layers.c's formula) */
+static void rmsnorm_row(float *o, const float *x, const float *w, int C, float eps) {
+  float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+  for (int c = 0; c < C; c++) ss += x[c] * x[c];
+  float r = 1.0f / sqrtf(ss / (float)C + eps);
+#pragma omp simd
+  for (int c = 0; c < C; c++) o[c] = x[c] * r * w[c];
+}
+
+/* rotate_half RoPE of H heads of one row at position pos */
+static void rope_row(float *x, int H, int HD, int pos, const float *inv_freq, float attn_factor) {
+  int half = HD / 2;
+  for (int i = 0; i < half; i++) {
+    float a = (float)pos * inv_freq[i], c = cosf(a) * attn_factor, s = sinf(a) * attn_factor;
+    for (int h = 0; h < H; h++) {
+      float *u = x + (size_t)h * HD;
+      float x1 = u[i], x2 = u[i + half];
+      u[i] = x1 * c - x2 * s;
+      u[i + half] = x2 * c + x1 * s;
+    }
+  }
+}
+
+/* Online-softmax attention of one query head over keys k/v[0, Tk) (row
+ * stride KD, head kh): updates running max m, sum l and acc[HD]. */
+static void attend_range(float *acc, float *m, float *l, const float *q, const float *k, const float *v, int Tk,
+                         size_t KD, int kh, int HD, float scale) {
+  float sc[ATT_BLOCK];
+  for (int j0 = 0; j0 < Tk; j0 += ATT_BLOCK) {
+    int nj = Tk - j0 < ATT_BLOCK ? Tk - j0 : ATT_BLOCK;
+    float mx = -INFINITY;
+    for (int jj = 0; jj < nj; jj++) {
+      const float *kr = k + (size_t)(j0 + jj) * KD + (size_t)kh * HD;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int e = 0; e < HD; e++) dot += q[e] * kr[e];
+      sc[jj] = dot * scale;
+      mx = sc[jj] > mx ? sc[jj] : mx;
+    }
+    float mnew = *m > mx ? *m : mx;
+    float corr = *m == -INFINITY ? 0.0f : expf(*m - mnew);
+    *l *= corr;
+#pragma omp simd
+    for (int e = 0; e < HD; e++) acc[e] *= corr;
+    for (int jj = 0; jj < nj; jj++) {
+      float pj = expf(sc[jj] - mnew);
+      *l += pj;
+      const float *vr = v + (size_t)(j0 + jj) * KD + (size_t)kh * HD;
+#pragma omp simd
+      for (int e = 0; e < HD; e++) acc[e] += pj * vr[e];
+    }
+    *m = mnew;
+  }
+}
+
+static void step_attention(skl_decoder *d, int n, int l) {
+  const skl_model_config *c = &d->m->cfg;
+  const skl_kv_cache *kv = &d->kv;
+  int NH = c->n_heads, HD = c->head_dim, grp = c->n_heads / c->n_kv_heads;
+  size_t QD = (size_t)NH * HD, KD = (size_t)c->n_kv_heads * HD;
+  float scale = 1.0f / sqrtf((float)HD);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int t = 0; t < n * NH; t++) {
+    int r = t / NH, h = t % NH, kh = h / grp;
+    const row_group *g = &d->groups[r];
+    int par = kv->parent[g->region];
+    const float *q = d->q + (size_t)r * QD + (size_t)h * HD;
+    float acc[MAX_HD], m = -INFINITY, sum = 0.0f;
+    memset(acc, 0, sizeof(float) * (size_t)HD);
+    if (par >= 0)
+      attend_range(acc, &m, &sum, q, skl_kv_cache_k(kv, par, l), skl_kv_cache_v(kv, par, l), kv->len[par], KD, kh,
+                   HD, scale);
+    attend_range(acc, &m, &sum, q, skl_kv_cache_k(kv, g->region, l), skl_kv_cache_v(kv, g->region, l), g->j0 + 1, KD,
+                 kh, HD, scale);
+    float *o = d->att + (size_t)r * QD + (size_t)h * HD, inv = 1.0f / sum; /* sum >= 1: own key is always seen */
+    for (int e = 0; e < HD; e++) o[e] = acc[e] * inv;
+  }
+}
+
+/* q/k/v rows at once: out columns [0, QD) -> q, [QD, QD+KD) -> k, then v. */
+static void step_qkv(skl_decoder *d, int n, int l) {
+  const skl_model_config *c = &d->m->cfg;
+  const skl_params *p = &d->m->p;
+  int C = c->hidden_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+  const float *wq = p->wq + (size_t)l * QD * C, *wk = p->wk + (size_t)l * KD * C, *wv = p->wv + (size_t)l * KD * C;
+  const float *bq = p->bq ? p->bq + (size_t)l * QD : NULL, *bk = p->bk ? p->bk + (size_t)l * KD : NULL,
+              *bv = p->bv ? p->bv + (size_t)l * KD : NULL;
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < QD + 2 * KD; o++) {
+    const float *w, *b;
+    float *out;
+    int col, width;
+    if (o < QD) { w = wq; b = bq; out = d->q; col = o; width = QD; }
+    else if (o < QD + KD) { w = wk; b = bk; out = d->k; col = o - QD; width = KD; }
+    else { w = wv; b = bv; out = d->v; col = o - QD - KD; width = KD; }
+    const float *wr = w + (size_t)col * C;
+    for (int r = 0; r < n; r++) {
+      const float *x = d->ln + (size_t)r * C;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int i = 0; i < C; i++) acc += wr[i] * x[i];
+      out[(size_t)r * width + col] = acc + (b ? b[col] : 0.0f);
+    }
+  }
+}
+
+/* gate[n, FF] = silu(ln @ w_gate^T) * (ln @ w_up^T) in one pass */
+static void step_gate_up(skl_decoder *d, int n, int l) {
+  const skl_model_config *c = &d->m->cfg;
+  const skl_params *p = &d->m->p;
+  int C = c->hidden_size, FF = c->intermediate_size;
+  const float *wg = p->w_gate + (size_t)l * FF * C, *wu = p->w_up + (size_t)l * FF * C;
+#pragma omp parallel for schedule(static)
+  for (int o = 0; o < FF; o++) {
+    const float *gr = wg + (size_t)o * C, *ur = wu + (size_t)o * C;
+    for (int r = 0; r < n; r++) {
+      const float *x = d->ln + (size_t)r * C;
+      float g = 0.0f, u = 0.0f;
+#pragma omp simd reduction(+ : g, u)
+      for (int i = 0; i < C; i++) {
+        g += gr[i] * x[i];
+        u += ur[i] * x[i];
+      }
+      d->gate[(size_t)r * FF + o] = g / (1.0f + expf(-g)) * u;
+    }
+  }
+}
+
+/* The forward of a step: row r is token tokens[r] of groups[r] (one row
+ * each); logits[n, V] if non-NULL. */
+static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logits) {
+  skl_model *m = d->m;
+  const skl_model_config *c = &m->cfg;
+  const skl_params *p = &m->p;
+  skl_kv_cache *kv = &d->kv;
+  int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, FF = c->intermediate_size,
+      QD = NH * HD, KD = NKV * HD;
+  for (int r = 0; r < n; r++) {
+    const row_group *g = &d->groups[r];
+    int par = kv->parent[g->region];
+    d->pos[r] = (par >= 0 ? kv->len[par] : 0) + g->j0;
+    memcpy(d->x + (size_t)r * C, p->embed + (size_t)tokens[r] * C, sizeof(float) * C);
+  }
+  for (int l = 0; l < c->n_layers; l++) {
+    for (int r = 0; r < n; r++)
+      rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->attn_norm + (size_t)l * C, C, c->rms_eps);
+    step_qkv(d, n, l);
+    for (int r = 0; r < n; r++) {
+      float *q = d->q + (size_t)r * QD, *k = d->k + (size_t)r * KD;
+      if (c->qk_norm) {
+        for (int h = 0; h < NH; h++) rmsnorm_row(q + (size_t)h * HD, q + (size_t)h * HD, p->q_norm + (size_t)l * HD, HD, c->rms_eps);
+        for (int h = 0; h < NKV; h++) rmsnorm_row(k + (size_t)h * HD, k + (size_t)h * HD, p->k_norm + (size_t)l * HD, HD, c->rms_eps);
+      }
+      rope_row(q, NH, HD, d->pos[r], m->inv_freq, m->rope_attn_factor);
+      rope_row(k, NKV, HD, d->pos[r], m->inv_freq, m->rope_attn_factor);
+      const row_group *g = &d->groups[r];
+      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, k, sizeof(float) * KD);
+      memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)r * KD, sizeof(float) * KD);
+    }
+    step_attention(d, n, l);
+    small_linear(d->x, d->att, p->wo + (size_t)l * C * QD, NULL, n, QD, C, true);
+    for (int r = 0; r < n; r++)
+      rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->mlp_norm + (size_t)l * C, C, c->rms_eps);
+    step_gate_up(d, n, l);
+    small_linear(d->x, d->gate, p->w_down + (size_t)l * C * FF, NULL, n, FF, C, true);
+  }
+  for (int r = 0; r < n; r++) kv->len[d->groups[r].region] = d->groups[r].j0 + 1;
+  if (!logits) return;
+  for (int r = 0; r < n; r++) rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->final_norm, C, c->rms_eps);
+  small_linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n, C, c->vocab_size, false);
+}
+
+static skl_status check_tokens(const skl_decoder *d, const int32_t *t, int n, const char *what, int idx,
+                               skl_error *err) {
+  int V = d->m->cfg.vocab_size;
+  for (int i = 0; i < n; i++)
+    if (t[i] < 0 || t[i] >= V)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: %s %d token %d: id %d outside the vocabulary [0, %d)", what,
+                           idx, i, t[i], V);
+  return SKL_OK;
+}
+
+static skl_status prefill_region(skl_decoder *d, int r, const int32_t *tokens, int n, float *logits_last,
+                                 const char *what, int idx, skl_error *err) {
+  skl_kv_cache *kv = &d->kv;
+  if (n < 1) return skl_error_set(err, SKL_ERR_RANGE, "decoder: %s %d: prefill of %d tokens", what, idx, n);
+  if ((int64_t)kv->len[r] + n > region_cap(kv, r))
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: %s %d holds %d of %d tokens; %d more do not fit (raise the %s)",
+                         what, idx, kv->len[r], region_cap(kv, r), n,
+                         r < kv->n_slots ? "decoder's T_max" : "decoder's P_max");
+  skl_status s = check_tokens(d, tokens, n, what, idx, err);
+  if (s) return s;
+  for (int i0 = 0; i0 < n; i0 += d->chunk) {
+    int ni = n - i0 < d->chunk ? n - i0 : d->chunk;
+    row_group g = {r, 0, kv->len[r], ni};
+    d->groups[0] = g;
+    int last = ni - 1;
+    forward_rows(d, ni, tokens + i0, 1, &last, i0 + ni == n && logits_last ? 1 : 0, logits_last);
+  }
+  return SKL_OK;
+}
+
+skl_status skl_decoder_prefill(skl_decoder *d, int slot, const int32_t *tokens, int n, float *logits_last,
+                               skl_error *err) {
+  if (slot < 0 || slot >= d->kv.n_slots)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", slot, d->kv.n_slots);
+  return prefill_region(d, slot, tokens, n, logits_last, "slot", slot, err);
+}
+
+skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t *tokens, int n, float *logits_last,
+                                      skl_error *err) {
+  if (prefix < 0 || prefix >= d->kv.n_prefix)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: prefix %d out of range (%d prefixes)", prefix, d->kv.n_prefix);
+  if (d->n_children[prefix] > 0)
+    return skl_error_set(err, SKL_ERR_STATE, "decoder: prefix %d has %d slots attached; it cannot grow", prefix,
+                         d->n_children[prefix]);
+  return prefill_region(d, d->kv.n_slots + prefix, tokens, n, logits_last, "prefix", prefix, err);
+}
+
+skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32_t *tokens, float *logits,
+                            skl_error *err) {
+  skl_kv_cache *kv = &d->kv;
+  if (n < 1 || n > d->max_batch)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: step of %d sequences (1..%d)", n, d->max_batch);
+  for (int i = 0; i < n; i++) {
+    int s = slots[i];
+    if (s < 0 || s >= kv->n_slots)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", s, kv->n_slots);
+    for (int j = 0; j < i; j++)
+      if (slots[j] == s) return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d listed twice in one step", s);
+    if (kv->len[s] + 1 > kv->T_max)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d holds %d of %d tokens; no room for one more", s,
+                           kv->len[s], kv->T_max);
+    skl_status st = check_tokens(d, tokens + i, 1, "slot", s, err);
+    if (st) return st;
+    row_group g = {s, i, kv->len[s], 1};
+    d->groups[i] = g;
+  }
+  if (n <= SMALL_ROWS) step_rows(d, n, tokens, logits);
+  else forward_rows(d, n, tokens, n, NULL, logits ? n : 0, logits);
+  return SKL_OK;
+}

@@ -1,0 +1,130 @@
+/* skl decode: KV-cached incremental inference of an skl_model: a cache
+ * sized up front, chunked prefill, batched one-token steps, shared-prefix
+ * groups, and a generate loop with per-sequence sampling. Not training
+ * (model/model.h) and not speculative decoding (MTP).
+ *
+ * Usage (G rollouts of one prompt, prompt prefilled once):
+ *   skl_decoder *d;
+ *   skl_decoder_init(&d, model, G, prompt_len + max_new, 1, prompt_len, &err);
+ *   skl_gen_request rq = {.n_prompts = 1, .prompts = &ids, .prompt_lens = &n,
+ *                         .group = G, .shared_prefix = true, .max_new = 256,
+ *                         .sample = sp, .seed = 7};
+ *   skl_gen_output out;
+ *   skl_generate(d, &rq, &out, &err);   // out.tokens[g * out.max_new + t]
+ *   skl_gen_output_free(&out); skl_decoder_free(d);
+ */
+#ifndef SKL_DECODE_H
+#define SKL_DECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "decode/sample.h"
+#include "model/model.h"
+
+/* ---- KV cache ------------------------------------------------------------ */
+
+/* Keys and values (after q/k norm and RoPE) of every layer, in REGIONS.
+ * Regions 0..n_slots-1 are sequence slots (capacity T_max tokens each);
+ * regions n_slots..n_slots+n_prefix-1 hold shared prefixes (capacity P_max).
+ * A slot may read a prefix region first (its parent): its own token j then
+ * sits at position parent_len + j. Nothing is copied: G slots attached to one
+ * prefix all read the same memory. Layout per region and layer:
+ *   k, v: [cap, NKV, HD] (row stride NKV*HD), i.e. per region [L, cap, NKV, HD].
+ * One allocation, sliced. */
+typedef struct {
+  int L, NKV, HD;
+  int n_slots, T_max;
+  int n_prefix, P_max;
+  float *mem;     /* the allocation: all K, then all V */
+  size_t *base;   /* [n_regions] float offset of a region's K (its V is at + half) */
+  size_t half;    /* floats of all K = floats of all V */
+  int *len;       /* [n_regions] tokens stored */
+  int *parent;    /* [n_regions] prefix region read first, or -1 */
+} skl_kv_cache;
+
+/* Floats of K+V for the given sizes (pure; for memory planning). */
+size_t skl_kv_cache_floats(const skl_model_config *cfg, int n_slots, int T_max, int n_prefix, int P_max);
+skl_status skl_kv_cache_init(skl_kv_cache *c, const skl_model_config *cfg, int n_slots, int T_max, int n_prefix,
+                             int P_max, skl_error *err);
+void skl_kv_cache_free(skl_kv_cache *c); /* NULL and zeroed ok */
+
+/* K (or V) rows of region r, layer l: [cap, NKV*HD] */
+float *skl_kv_cache_k(const skl_kv_cache *c, int region, int layer);
+float *skl_kv_cache_v(const skl_kv_cache *c, int region, int layer);
+
+/* ---- decoder --------------------------------------------------------------- */
+
+typedef struct skl_decoder skl_decoder;
+
+/* A decoder for model m (borrowed; weights must not change while decoding
+ * unless the cache is reset): up to max_batch slots of T_max tokens each,
+ * n_prefix shared-prefix regions of P_max tokens. Allocates the cache and
+ * all scratch once; steps allocate nothing.
+ * @return SKL_OK, SKL_ERR_RANGE (sizes), SKL_ERR_NOMEM (says how many MB). */
+skl_status skl_decoder_init(skl_decoder **d, skl_model *m, int max_batch, int T_max, int n_prefix, int P_max,
+                            skl_error *err);
+void skl_decoder_free(skl_decoder *d); /* NULL ok */
+const skl_kv_cache *skl_decoder_cache(const skl_decoder *d);
+const skl_model *skl_decoder_model(const skl_decoder *d);
+
+/* Forget slot s's tokens (and its prefix link). */
+void skl_decoder_reset_slot(skl_decoder *d, int slot);
+/* Forget prefix p (slots attached to it must be reset or re-attached). */
+void skl_decoder_reset_prefix(skl_decoder *d, int prefix);
+/* Make empty slot s read prefix p (already prefilled) before its own tokens. */
+skl_status skl_decoder_attach(skl_decoder *d, int slot, int prefix, skl_error *err);
+
+/* Append n tokens to slot s (or prefix p) in chunks; logits_last[V] (may be
+ * NULL) gets the logits after the last token. A prefix must not be extended
+ * once slots are attached to it (error).
+ * @return SKL_OK, SKL_ERR_RANGE (token id, capacity: "slot 3 holds 4090 of
+ *         4096 tokens; 10 more do not fit"), SKL_ERR_STATE */
+skl_status skl_decoder_prefill(skl_decoder *d, int slot, const int32_t *tokens, int n, float *logits_last,
+                               skl_error *err);
+skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t *tokens, int n,
+                                      float *logits_last, skl_error *err);
+
+/* One token for each of n distinct slots (batched matmuls): appends
+ * tokens[i] to slots[i] and writes logits[n, V].
+ * @return SKL_OK or SKL_ERR_RANGE (slot, token id, capacity) */
+skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32_t *tokens, float *logits,
+                            skl_error *err);
+
+/* ---- generate ------------------------------------------------------------ */
+
+typedef struct {
+  int n_prompts;
+  const int32_t *const *prompts; /* [n_prompts] token arrays */
+  const int *prompt_lens;        /* [n_prompts], each >= 1 */
+  int group;                     /* samples per prompt (G >= 1) */
+  bool shared_prefix;            /* prefill each prompt once for its G samples */
+  int max_new;                   /* generated tokens per sample, >= 1 */
+  const int32_t *stop;           /* stop ids (e.g. eos), or NULL */
+  int n_stop;
+  skl_sample_params sample;
+  uint64_t seed;                 /* sample (p, g) uses skl_rng_derive(seed, p, g, 0) */
+} skl_gen_request;
+
+typedef struct {
+  int n;          /* n_prompts * group, prompt-major: index p * group + g */
+  int max_new;
+  int32_t *tokens; /* [n, max_new] generated ids (the stop id included) */
+  float *logp;     /* [n, max_new] log p(token) under the model (temperature 1) */
+  int *len;        /* [n] tokens generated */
+  bool *stopped;   /* [n] ended on a stop id (else max_new or capacity) */
+  int64_t prefill_tokens, decode_tokens; /* work done, for throughput */
+  double prefill_s, decode_s;             /* wall seconds of each phase */
+} skl_gen_output;
+
+/* Generate for every (prompt, sample) pair, decoding all of them as one
+ * batch (n_prompts * group <= max_batch of the decoder; with shared_prefix,
+ * n_prompts <= n_prefix). Results do not depend on the batch composition or
+ * thread count beyond float summation order.
+ * @return SKL_OK or the first error (out is then empty) */
+skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err);
+void skl_gen_output_free(skl_gen_output *o); /* NULL ok */
+
+#endif
