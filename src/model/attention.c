@@ -1,0 +1,301 @@
+/* skl attention: tiled online-softmax (flash-style) causal attention with
+ * packing masks, forward keeping only the log-sum-exp, backward recomputing
+ * the tiles. Not a KV cache (src/decode) and not the projections.
+ *
+ * Each OpenMP task owns one (head, query tile) or (kv head, key tile); the
+ * tile products run as single-threaded sgemm calls (OpenBLAS is set to one
+ * thread for the duration, since the parallelism is ours). Per thread only
+ * a few [TILE, TILE] buffers exist, so memory is linear in T. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "model/layers.h"
+#include "model/model_internal.h"
+
+#define TILE SKL_ATTN_TILE
+
+typedef struct {
+  float S[TILE * TILE];  /* scores, then probabilities */
+  float dP[TILE * TILE]; /* backward: dP, then dS */
+  float acc[TILE * 256]; /* forward: output accumulator [TILE, HD]; backward: dk/dq tile */
+  float acc2[TILE * 256]; /* backward: dv tile */
+} tile_buf;
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int imax(int a, int b) { return a > b ? a : b; }
+
+static void doc_range(const int32_t *doc, int r0, int r1, int32_t *lo, int32_t *hi) {
+  int32_t a = doc[r0], b = doc[r0];
+  for (int r = r0 + 1; r < r1; r++) {
+    a = doc[r] < a ? doc[r] : a;
+    b = doc[r] > b ? doc[r] : b;
+  }
+  *lo = a;
+  *hi = b;
+}
+
+/* Whether the tile pair needs masking (false: every pair visible), and
+ * whether it can be skipped (no pair visible). */
+static bool tile_plan(const skl_attn_shape *s, int i0, int ni, int j0, int nj, bool *skip) {
+  *skip = false;
+  int qlast = s->q_off + i0 + ni - 1, qfirst = s->q_off + i0;
+  if (s->k_off + j0 > qlast) {
+    *skip = true;
+    return true;
+  }
+  bool causal_all = s->k_off + j0 + nj - 1 <= qfirst;
+  if (!s->q_doc) return !causal_all;
+  int32_t qlo, qhi, klo, khi;
+  doc_range(s->q_doc, i0, i0 + ni, &qlo, &qhi);
+  doc_range(s->k_doc, j0, j0 + nj, &klo, &khi);
+  if (khi < qlo || klo > qhi) {
+    *skip = true;
+    return true;
+  }
+  return !(causal_all && qlo == qhi && klo == khi && qlo == klo);
+}
+
+/* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, masked to -inf. */
+static void scores(float *S, const float *q, const float *k, const skl_attn_shape *s, int h, int kh,
+                   int i0, int ni, int j0, int nj, bool mask) {
+  int HD = s->HD;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, s->scale,
+              q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride,
+              k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 0.0f, S, TILE);
+  if (!mask) return;
+  for (int ii = 0; ii < ni; ii++) {
+    float *row = S + ii * TILE;
+    int qi = s->q_off + i0 + ii - s->k_off - j0; /* key jj visible iff jj <= qi */
+    if (s->q_doc) {
+      int32_t qd = s->q_doc[i0 + ii];
+      const int32_t *kd = s->k_doc + j0;
+      for (int jj = 0; jj < nj; jj++) row[jj] = (jj <= qi && kd[jj] == qd) ? row[jj] : -INFINITY;
+    } else {
+      for (int jj = imax(0, qi + 1); jj < nj; jj++) row[jj] = -INFINITY;
+    }
+  }
+}
+
+void skl_attn_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                      const skl_attn_shape *s) {
+  int Tq = s->Tq, NH = s->NH, HD = s->HD, grp = s->NH / s->NKV;
+  SKL_ASSERT(HD <= 256 && HD > 0 && grp > 0 && s->NH % s->NKV == 0);
+  int nqt = (Tq + TILE - 1) / TILE;
+  int blas_threads = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+#pragma omp parallel if (SKL_PAR((size_t)Tq * s->Tk * NH * HD / 64))
+  {
+    tile_buf *tb = malloc(sizeof *tb);
+    SKL_ASSERT(tb);
+    float m[TILE], l[TILE];
+#pragma omp for collapse(2) schedule(dynamic, 1)
+    for (int h = 0; h < NH; h++)
+      for (int qt = 0; qt < nqt; qt++) {
+        int kh = h / grp, i0 = qt * TILE, ni = imin(TILE, Tq - i0);
+        for (int ii = 0; ii < ni; ii++) {
+          m[ii] = -INFINITY;
+          l[ii] = 0.0f;
+        }
+        memset(tb->acc, 0, sizeof(float) * ni * HD);
+        int jend = imin(s->Tk, s->q_off + i0 + ni - s->k_off);
+        for (int j0 = 0; j0 < jend; j0 += TILE) {
+          int nj = imin(TILE, jend - j0);
+          bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+          if (skip) continue;
+          scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
+          for (int ii = 0; ii < ni; ii++) {
+            float *row = tb->S + ii * TILE;
+            float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+            for (int jj = 0; jj < nj; jj++) mx = row[jj] > mx ? row[jj] : mx;
+            if (mx == -INFINITY) {
+              memset(row, 0, sizeof(float) * nj);
+              continue;
+            }
+            float mnew = m[ii] > mx ? m[ii] : mx;
+            float corr = m[ii] == -INFINITY ? 0.0f : skl_expf(m[ii] - mnew);
+            float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+            for (int jj = 0; jj < nj; jj++) {
+              float p = row[jj] == -INFINITY ? 0.0f : skl_expf(row[jj] - mnew);
+              row[jj] = p;
+              sum += p;
+            }
+            l[ii] = l[ii] * corr + sum;
+            m[ii] = mnew;
+            if (corr != 1.0f) {
+              float *a = tb->acc + ii * HD;
+#pragma omp simd
+              for (int d = 0; d < HD; d++) a[d] *= corr;
+            }
+          }
+          /* acc[ni, HD] += P[ni, nj] @ V[j0.., kv head] */
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE,
+                      v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 1.0f,
+                      tb->acc, HD);
+        }
+        for (int ii = 0; ii < ni; ii++) {
+          float *o = out + (size_t)(i0 + ii) * s->o_stride + (size_t)h * HD;
+          float inv = l[ii] > 0.0f ? 1.0f / l[ii] : 0.0f;
+          for (int d = 0; d < HD; d++) o[d] = tb->acc[ii * HD + d] * inv;
+          lse[(size_t)h * Tq + i0 + ii] = l[ii] > 0.0f ? m[ii] + logf(l[ii]) : -INFINITY;
+        }
+      }
+    free(tb);
+  }
+  openblas_set_num_threads(blas_threads);
+}
+
+void skl_attn_merge(float *out, float *lse, const float *out2, const float *lse2,
+                    const skl_attn_shape *s) {
+  int Tq = s->Tq, NH = s->NH, HD = s->HD;
+#pragma omp parallel for collapse(2) schedule(static) if (SKL_PAR((size_t)Tq * NH * HD))
+  for (int h = 0; h < NH; h++)
+    for (int i = 0; i < Tq; i++) {
+      float a = lse[(size_t)h * Tq + i], b = lse2[(size_t)h * Tq + i];
+      float *o = out + (size_t)i * s->o_stride + (size_t)h * HD;
+      const float *o2 = out2 + (size_t)i * s->o_stride + (size_t)h * HD;
+      if (b == -INFINITY) continue;
+      if (a == -INFINITY) {
+        memcpy(o, o2, sizeof(float) * HD);
+        lse[(size_t)h * Tq + i] = b;
+        continue;
+      }
+      float mx = a > b ? a : b;
+      float L = mx + logf(expf(a - mx) + expf(b - mx));
+      float wa = expf(a - L), wb = expf(b - L);
+      for (int d = 0; d < HD; d++) o[d] = wa * o[d] + wb * o2[d];
+      lse[(size_t)h * Tq + i] = L;
+    }
+}
+
+size_t skl_attn_scratch_floats(const skl_attn_shape *s) { return (size_t)s->NH * s->Tq; }
+
+/* From S (scores) of a tile: P = exp(S - lse) in S; dP = dO @ V^T, then
+ * dS = P * (dP - D) * scale in dP. */
+static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const skl_attn_shape *s,
+                         int h, int kh, const float *lse, const float *D, int i0, int ni, int j0,
+                         int nj) {
+  int Tq = s->Tq, HD = s->HD;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, 1.0f,
+              dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride,
+              v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 0.0f, tb->dP, TILE);
+  float sc = s->scale;
+  for (int ii = 0; ii < ni; ii++) {
+    float *row = tb->S + ii * TILE, *dp = tb->dP + ii * TILE;
+    float L = lse[(size_t)h * Tq + i0 + ii], Di = D[(size_t)h * Tq + i0 + ii];
+    if (L == -INFINITY) {
+      memset(row, 0, sizeof(float) * nj);
+      memset(dp, 0, sizeof(float) * nj);
+      continue;
+    }
+#pragma omp simd
+    for (int jj = 0; jj < nj; jj++) {
+      float p = row[jj] == -INFINITY ? 0.0f : skl_expf(row[jj] - L);
+      row[jj] = p;
+      dp[jj] = p * (dp[jj] - Di) * sc;
+    }
+  }
+}
+
+void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                       const float *k, const float *v, const float *out, const float *lse,
+                       const skl_attn_shape *s, float *scratch) {
+  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
+  SKL_ASSERT(HD <= 256 && HD > 0 && grp > 0 && NH % NKV == 0);
+  float *D = scratch ? scratch : malloc(sizeof(float) * skl_attn_scratch_floats(s));
+  SKL_ASSERT(D);
+#pragma omp parallel for collapse(2) schedule(static) if (SKL_PAR((size_t)Tq * NH * HD))
+  for (int h = 0; h < NH; h++)
+    for (int i = 0; i < Tq; i++) {
+      const float *g = dout + (size_t)i * s->o_stride + (size_t)h * HD;
+      const float *o = out + (size_t)i * s->o_stride + (size_t)h * HD;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int d = 0; d < HD; d++) acc += g[d] * o[d];
+      D[(size_t)h * Tq + i] = acc;
+    }
+  int nkt = (Tk + TILE - 1) / TILE, nqt = (Tq + TILE - 1) / TILE;
+  int blas_threads = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  /* pass A: each task owns one kv head's key tile -> dk, dv without races */
+  if (dk || dv) {
+#pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
+    {
+      tile_buf *tb = malloc(sizeof *tb);
+      SKL_ASSERT(tb);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+      for (int kh = 0; kh < NKV; kh++)
+        for (int kt = 0; kt < nkt; kt++) {
+          int j0 = kt * TILE, nj = imin(TILE, Tk - j0);
+          float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
+          memset(dka, 0, sizeof(float) * nj * HD);
+          memset(dva, 0, sizeof(float) * nj * HD);
+          int ifirst = imax(0, s->k_off + j0 - s->q_off);
+          for (int h = kh * grp; h < (kh + 1) * grp; h++)
+            for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
+              int ni = imin(TILE, Tq - i0);
+              bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+              if (skip) continue;
+              scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
+              probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+              /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q */
+              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
+                          dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
+                          dva, HD);
+              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE,
+                          q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride, 1.0f,
+                          dka, HD);
+            }
+          for (int jj = 0; jj < nj; jj++) {
+            if (dk) {
+              float *o = dk + (size_t)(j0 + jj) * s->k_stride + (size_t)kh * HD;
+              for (int d = 0; d < HD; d++) o[d] += dka[jj * HD + d];
+            }
+            if (dv) {
+              float *o = dv + (size_t)(j0 + jj) * s->v_stride + (size_t)kh * HD;
+              for (int d = 0; d < HD; d++) o[d] += dva[jj * HD + d];
+            }
+          }
+        }
+      free(tb);
+    }
+  }
+  /* pass B: each task owns one head's query tile -> dq */
+  if (dq) {
+#pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
+    {
+      tile_buf *tb = malloc(sizeof *tb);
+      SKL_ASSERT(tb);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+      for (int h = 0; h < NH; h++)
+        for (int qt = 0; qt < nqt; qt++) {
+          int kh = h / grp, i0 = qt * TILE, ni = imin(TILE, Tq - i0);
+          float *dqa = tb->acc; /* [ni, HD] */
+          memset(dqa, 0, sizeof(float) * ni * HD);
+          int jend = imin(Tk, s->q_off + i0 + ni - s->k_off);
+          for (int j0 = 0; j0 < jend; j0 += TILE) {
+            int nj = imin(TILE, jend - j0);
+            bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+            if (skip) continue;
+            scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
+            probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+            /* dq[ni, HD] += dS @ K */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
+                        k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 1.0f, dqa,
+                        HD);
+          }
+          for (int ii = 0; ii < ni; ii++) {
+            float *o = dq + (size_t)(i0 + ii) * s->q_stride + (size_t)h * HD;
+            for (int d = 0; d < HD; d++) o[d] += dqa[ii * HD + d];
+          }
+        }
+      free(tb);
+    }
+  }
+  openblas_set_num_threads(blas_threads);
+  if (!scratch) free(D);
+}
