@@ -67,11 +67,35 @@ typedef struct {
   char question[2048];        /* meta-question shown after the documents */
   char choices[4][256];       /* multiple-choice options when answer_type is CHOICE */
   int n_choices;
-  char expr[1024];            /* executable answer expression, e.g. "solve(Q(a4))" */
+  char expr[4096];            /* executable answer expression, e.g. "solve(Q(a4))" */
   skill_answer_type answer_type;
   char answer[256];           /* gold answer as rendered text, from evaluating expr */
   char difficulty[128];       /* short knob summary, e.g. "docs=4 anchors=12 depth=0.7" */
+  /* Added by skills/ (SYN-B): */
+  char intended[256];         /* the answer the generator computed directly, rendered
+                                 like `answer` (skill_answer_render_number for numbers);
+                                 a check only: evaluating expr must give the same */
+  int cap_anchors;            /* room allocated by skill_blueprint_init */
+  int cap_inserts;
 } skill_blueprint;
+
+/* Rendering contract (what generators emit; oracles may rely on it):
+ * - Inserts in one document are placed in increasing `depth` order; depths inside
+ *   a document are distinct. Text order = (doc, depth). Two inserts snapped to the
+ *   same sentence boundary must keep their depth order.
+ * - Documents are referred to in questions and choices as "Document k", k = doc + 1
+ *   (as synth/render.h's headers).
+ * - Two anchors share a name only as conflict occurrences (anti_interference);
+ *   otherwise names are unique and none is a substring of another.
+ * - `question` is self-contained (for CHOICE it lists the options as lines
+ *   "A. <text>"); it does not contain the answer-format line: append
+ *   skill_answer_instruction(answer_type) (skills/answer.h).
+ * - solve(Q(a)) is anchors[a].value (already resolved: for a chain link it is
+ *   the value at the end of the chain). */
+
+/* Sum of the characters the blueprint puts into the prompt (inserts, question),
+ * the minimum a target length must hold. */
+size_t skill_blueprint_content_chars(const skill_blueprint *bp);
 
 /* Allocate room for n_docs, up to max_anchors anchors and max_inserts inserts.
  * @return SKL_OK or SKL_ERR_NOMEM */
