@@ -1,0 +1,30 @@
+/* skl mtp internals: one MTP head's decoder block forward/backward on
+ * caller-owned slices. Not public: mtp.h is the module's header. */
+#ifndef SKL_MTP_INTERNAL_H
+#define SKL_MTP_INTERNAL_H
+
+#include "mtp/mtp.h"
+
+/* Slices of one head's stored activations [N, width] and shared scratch. */
+typedef struct {
+  float *x;                              /* [N, C] block input */
+  float *ln1, *ln1_rstd;                 /* [N, C], [N] */
+  float *qraw, *kraw, *q_rstd, *k_rstd;  /* qk_norm only: [N, QD], [N, KD], [N, NH], [N, NKV] */
+  float *q, *k, *v, *att, *lse;          /* [N, QD], [N, KD], [N, KD], [N, QD], [B, NH, T] */
+  float *h, *ln2, *ln2_rstd;             /* [N, C], [N, C], [N] */
+  float *gate, *up, *act;                /* [N, FF] */
+  float *out;                            /* [N, C] block output */
+  const float *rope;                     /* [N, HD] */
+  /* backward scratch: dx holds dL/dout on entry, dL/dx on return */
+  float *dx, *dln, *dq, *dk, *dkraw, *dv, *datt, *dgate, *dup, *dact, *scratch;
+} mtp_blk;
+
+skl_attn_shape mtp_attn_shape(const skl_model_config *c, int T);
+
+/* One causal decoder layer (the main model's type) over B rows of T. */
+void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int B, int T);
+/* Accumulates into g (every block field of the head). */
+void mtp_block_backward(const skl_model_config *c, const skl_mtp_params *p, skl_mtp_params *g,
+                        mtp_blk *s, int B, int T);
+
+#endif
