@@ -69,6 +69,8 @@ skl_status rl_policy_loss(const rl_loss_opts *o, const rl_loss_batch *b, float *
     total += n;
     live_seqs += n > 0;
   }
+  double den_tok = b->global_tokens > 0 ? b->global_tokens : total;
+  double den_seq = b->global_seqs > 0 ? b->global_seqs : live_seqs;
   double lo = 1.0 - o->clip_low, hi = 1.0 + o->clip_high;
   double ratio_sum = 0;
   int clipped = 0, clipped_lo = 0, clipped_hi = 0;
@@ -81,9 +83,9 @@ skl_status rl_policy_loss(const rl_loss_opts *o, const rl_loss_batch *b, float *
     if (!isfinite(A)) return skl_error_set(err, SKL_ERR_NUMERIC, "policy loss: advantage of sequence %d is not finite", s_);
     double w; /* weight of one token of this sequence in the aggregate */
     switch (o->agg) {
-      case RL_AGG_TOKEN_MEAN: w = total ? 1.0 / total : 0; break;
-      case RL_AGG_SEQ_MEAN_TOKEN_MEAN: w = n ? 1.0 / ((double)n * live_seqs) : 0; break;
-      default: w = live_seqs ? 1.0 / live_seqs : 0; break;
+      case RL_AGG_TOKEN_MEAN: w = den_tok > 0 ? 1.0 / den_tok : 0; break;
+      case RL_AGG_SEQ_MEAN_TOKEN_MEAN: w = n && den_seq > 0 ? 1.0 / ((double)n * den_seq) : 0; break;
+      default: w = den_seq > 0 ? 1.0 / den_seq : 0; break;
     }
     for (int t = t0; t < t1; t++) {
       if (b->mask && !(b->mask[t] > 0)) { grad_logp[t] = 0; continue; }

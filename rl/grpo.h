@@ -55,6 +55,10 @@ typedef struct {
   const float *logp_old;    /* [N] behaviour policy log-prob (rollout time) */
   const float *logp_ref;    /* [N] frozen reference log-prob, or NULL when kl_coef == 0 */
   const float *mask;        /* [N] 1 for tokens that count, 0 for masked (truncated, padding), or NULL */
+  /* Data parallel: the aggregate is over the GLOBAL batch, of which this is
+   * one rank's share. 0 = this batch is the whole batch. */
+  double global_tokens;     /* counted tokens over all ranks (token-mean) */
+  double global_seqs;       /* sequences with >= 1 counted token over all ranks (seq-mean modes) */
 } rl_loss_batch;
 
 typedef struct {

@@ -1,3 +1,82 @@
-/* sft: placeholder until issue 5 lands its implementation here. */
+/* skillrl sft / skillrl train: supervised warm-up and GRPO, with signals
+ * turned into a clean checkpoint-and-exit. Not the loops (rl/sft.c, rl/trainer.c). */
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/args.h"
 #include "cli/cli.h"
-int skl_cmd_sft(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("sft", 5); }
+#include "rl/config.h"
+#include "rl/sft.h"
+#include "rl/trainer.h"
+#include "sys/sys.h"
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) { (void)sig; g_stop = 1; }
+
+static void print_progress(const rl_progress *p, void *user) {
+  (void)user;
+  int tty = isatty(2);
+  fprintf(stderr, "%s step %lld/%lld  %.0fs  eta %.0fs  %s\n", p->phase, (long long)p->step, (long long)p->total,
+          p->seconds, p->eta_s, tty ? "" : p->line);
+  if (tty) fprintf(stderr, "  %s\n", p->line);
+}
+
+static int run(int argc, char **argv, bool grpo) {
+  const char *cfg_path = NULL;
+  bool resume = false, quiet = false;
+  int64_t stop_after = 0, threads = -1;
+  skl_arg_opt opts[] = {
+      {"config", 'c', SKL_ARG_STR, &cfg_path, "FILE", "train config (YAML, kind: train)"},
+      {"resume", 0, SKL_ARG_FLAG, &resume, NULL, "continue from the run's newest checkpoint (bit-exact)"},
+      {"threads", 0, SKL_ARG_INT, &threads, "N", "compute threads (overrides the config's threads)"},
+      {"stop-after", 0, SKL_ARG_INT, &stop_after, "N", "stop (with a checkpoint) after N steps, as on SIGTERM"},
+      {"quiet", 'q', SKL_ARG_FLAG, &quiet, NULL, "no per-step console lines"},
+  };
+  skl_buf help = {0};
+  skl_cfg_help(rl_train_schema(), &help);
+  skl_arg_spec spec = {
+      .prog = grpo ? "skillrl train" : "skillrl sft", .usage = "-c CONFIG [--resume] [key.sub=value ...]",
+      .description = grpo ? "RL with GRPO and DAPO dynamic sampling on a skill dataset. Run under mpirun -np N for "
+                            "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
+                            "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit."
+                          : "Supervised warm-up: cross-entropy on the gold answer tokens (prompt masked), samples "
+                            "packed into rows of sft.seq tokens.\nWrites RUN/config.yaml, RUN/metrics.jsonl, "
+                            "RUN/ckpt/step-N/ and RUN/final/.",
+      .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
+      .epilog = help.data};
+  int npos = 0;
+  int rc = skl_args_parse(&spec, argc, argv, &npos);
+  if (rc) { skl_buf_free(&help); return rc == 1 ? 0 : 2; }
+  skl_buf_free(&help);
+  if (!cfg_path) {
+    fprintf(stderr, "%s: -c CONFIG is required (e.g. configs/train/quick.yaml)\n", spec.prog);
+    return 2;
+  }
+  rl_train_cfg cfg;
+  skl_error err;
+  if (skl_cfg_load(rl_train_schema(), &cfg, cfg_path, argv + 1, npos, &err)) {
+    fprintf(stderr, "%s: %s\n", spec.prog, err.msg);
+    return 2;
+  }
+  if (threads >= 0) cfg.threads = (int)threads;
+  if (cfg.threads > 0) { omp_set_num_threads(cfg.threads); skl_blas_set_threads(cfg.threads); }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  rl_session_opts so = {.cfg = &cfg, .resume = resume, .stop = &g_stop,
+                        .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after};
+  skl_status s = grpo ? rl_train_run(&so, &err) : rl_sft_run(&so, &err);
+  if (!s && g_stop) fprintf(stderr, "%s: stopped by signal; checkpoint written, continue with --resume\n", spec.prog);
+  else if (!s) fprintf(stderr, "%s: done; model in %s/final\n", spec.prog, cfg.out);
+  skl_cfg_free(rl_train_schema(), &cfg);
+  if (s) { fprintf(stderr, "%s: %s\n", spec.prog, err.msg); return 1; }
+  return 0;
+}
+
+int skl_cmd_sft(int argc, char **argv) { return run(argc, argv, false); }
+int skl_cmd_train(int argc, char **argv) { return run(argc, argv, true); }

@@ -1,0 +1,81 @@
+/* rl config: the train schema (keys, defaults, ranges, help).
+ * Not validation across keys (the loops check what depends on the model). */
+#include "rl/config.h"
+
+#include <math.h>
+#include <stddef.h>
+
+const char *const rl_chat_formats[] = {"auto", "chatml", "llama3", "plain", NULL};
+const char *const rl_agg_names[] = {"token-mean", "seq-mean-token-mean", "seq-mean-token-sum", NULL};
+static const char *const kl_names[] = {"k1", "k2", "k3", NULL};
+static const char *const schedules[] = {"constant", "cosine", NULL};
+
+#define F(k, t, field, d, lo, hi, h) {.key = k, .type = t, .offset = offsetof(rl_train_cfg, field), .def = d, .min = lo, .max = hi, .help = h}
+#define E(k, field, d, ch, h) {.key = k, .type = SKL_CFG_ENUM, .offset = offsetof(rl_train_cfg, field), .def = d, .choices = ch, .help = h}
+
+static const skl_cfg_field fields[] = {
+    F("model", SKL_CFG_STRING, model, NULL, 0, 0, "model directory to start from (config.json, model.safetensors, tokenizer.json)"),
+    F("data", SKL_CFG_STRING, data, NULL, 0, 0, "dataset directory written by `skillrl synth` (manifest.json)"),
+    F("out", SKL_CFG_STRING, out, "runs/train", 0, 0, "run directory: config.yaml, metrics.jsonl, ckpt/step-N/"),
+    F("skills", SKL_CFG_STRING, skills, "", 0, 0, "comma-separated skills to train on; empty = all in the data"),
+    E("chat_format", chat_format, "auto", rl_chat_formats, "prompt format; auto picks from the tokenizer's special tokens"),
+    F("seed", SKL_CFG_INT64, seed, "1", 0, 9.2e18, "run seed: data order, sampling, everything random"),
+    F("threads", SKL_CFG_INT, threads, "0", 0, 4096, "compute threads per rank; 0 = all cores"),
+    F("steps", SKL_CFG_INT, steps, "20", 0, 1e9, "RL optimizer steps"),
+    F("batch.prompts", SKL_CFG_INT, prompts, "8", 1, 1e6, "prompts (groups) per step, over all ranks"),
+    F("batch.group", SKL_CFG_INT, group, "8", 2, 4096, "G: responses sampled per prompt"),
+    F("batch.micro", SKL_CFG_INT, micro, "8", 1, 1e6, "sequences per forward/backward micro-batch"),
+    F("rollout.max_response", SKL_CFG_INT, max_response, "32", 1, 1e7, "response budget in tokens"),
+    F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy)"),
+    F("rollout.top_p", SKL_CFG_FLOAT, top_p, "1.0", 1e-6, 1, "nucleus sampling mass"),
+    F("rollout.top_k", SKL_CFG_INT, top_k, "0", 0, 1e7, "top-k sampling (0 = off)"),
+    F("dynamic_sampling.enabled", SKL_CFG_BOOL, dynamic_sampling, "true", 0, 0, "drop groups whose rewards are all equal and sample more (DAPO)"),
+    F("dynamic_sampling.max_rounds", SKL_CFG_INT, max_sampling_rounds, "4", 0, 1000, "extra rollout rounds per step before training on a partial batch"),
+    F("advantage.std_norm", SKL_CFG_BOOL, std_norm, "false", 0, 0, "divide advantages by the group's std (classic GRPO)"),
+    F("loss.clip_low", SKL_CFG_FLOAT, clip_low, "0.2", 0, 0.999, "ratio floor 1 - clip_low"),
+    F("loss.clip_high", SKL_CFG_FLOAT, clip_high, "0.28", 0, 100, "ratio ceiling 1 + clip_high (clip-higher)"),
+    E("loss.agg", agg, "token-mean", rl_agg_names, "loss aggregation over tokens and sequences"),
+    F("loss.kl_coef", SKL_CFG_FLOAT, kl_coef, "0", 0, 100, "KL to the frozen starting model (0 = off, no reference kept)"),
+    E("loss.kl_estimator", kl_estimator, "k3", kl_names, "KL estimator"),
+    F("loss.kl_in_reward", SKL_CFG_BOOL, kl_in_reward, "false", 0, 0, "apply the KL as a reward penalty instead of a loss term"),
+    F("update.epochs", SKL_CFG_INT, update_epochs, "1", 1, 100, "passes over each rollout batch"),
+    F("update.shared_prefix", SKL_CFG_BOOL, shared_prefix, "true", 0, 0, "compute each group's prompt once in the update (exact)"),
+    F("optim.lr", SKL_CFG_FLOAT, lr, "1e-5", 0, 10, "peak learning rate (RL)"),
+    F("optim.min_lr_ratio", SKL_CFG_FLOAT, min_lr_ratio, "0.1", 0, 1, "cosine floor as a fraction of lr"),
+    F("optim.weight_decay", SKL_CFG_FLOAT, weight_decay, "0.0", 0, 10, "AdamW decoupled weight decay"),
+    F("optim.beta1", SKL_CFG_FLOAT, beta1, "0.9", 0, 0.99999, "AdamW beta1"),
+    F("optim.beta2", SKL_CFG_FLOAT, beta2, "0.999", 0, 0.9999999, "AdamW beta2"),
+    F("optim.eps", SKL_CFG_FLOAT, eps, "1e-8", 0, 1, "AdamW epsilon"),
+    F("optim.grad_clip", SKL_CFG_FLOAT, grad_clip, "1.0", 0, 1e9, "global gradient-norm clip (0 = off)"),
+    F("optim.warmup_steps", SKL_CFG_INT, warmup_steps, "0", 0, 1e9, "linear warm-up steps"),
+    E("optim.schedule", schedule, "constant", schedules, "learning-rate schedule after warm-up"),
+    F("reward.format_reward", SKL_CFG_FLOAT, format_reward, "0", -10, 10, "added when a response has an 'Answer:' line"),
+    F("reward.overlong_penalty", SKL_CFG_BOOL, overlong_penalty, "false", 0, 0, "DAPO soft punishment near the response budget"),
+    F("reward.overlong_cache", SKL_CFG_INT, overlong_cache, "8", 0, 1e7, "punishment window in tokens before the budget"),
+    F("reward.mask_truncated", SKL_CFG_BOOL, mask_truncated, "false", 0, 0, "truncated responses carry no gradient"),
+    F("reward.judge.command", SKL_CFG_STRING, judge_command, NULL, 0, 0, "external judge (JSON lines on stdin/stdout) for free-form answers"),
+    F("reward.judge.plugin", SKL_CFG_STRING, judge_plugin, NULL, 0, 0, "judge plugin .so (rl/judge_plugin.h)"),
+    F("reward.judge.timeout", SKL_CFG_FLOAT, judge_timeout, "60", 0.1, 1e6, "seconds before a silent judge counts as hung"),
+    F("reward.judge.retries", SKL_CFG_INT, judge_retries, "1", 0, 100, "restarts of a failed judge before the run stops"),
+    F("sft.steps", SKL_CFG_INT, sft_steps, "100", 0, 1e9, "supervised warm-up steps"),
+    F("sft.batch", SKL_CFG_INT, sft_batch, "4", 1, 1e6, "packed rows per SFT step"),
+    F("sft.seq", SKL_CFG_INT, sft_seq, "1024", 16, 1e7, "tokens per packed SFT row"),
+    F("sft.lr", SKL_CFG_FLOAT, sft_lr, "1e-3", 0, 10, "SFT peak learning rate (cosine to min_lr_ratio)"),
+    F("sft.warmup", SKL_CFG_INT, sft_warmup, "10", 0, 1e9, "SFT warm-up steps"),
+    F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
+    F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),
+    F("filter.high", SKL_CFG_FLOAT, filter_high, "0.6", 0, 1, "and <= high"),
+    F("filter.out", SKL_CFG_STRING, filter_out, NULL, 0, 0, "output dataset folder of `skillrl filter`"),
+    F("log.every", SKL_CFG_INT, log_every, "1", 1, 1e9, "console line every N steps"),
+    F("checkpoint.every", SKL_CFG_INT, ckpt_every, "0", 0, 1e9, "checkpoint every N steps (0 = end and signals only)"),
+    F("checkpoint.keep", SKL_CFG_INT, ckpt_keep, "2", 1, 1e6, "keep the last K checkpoints"),
+    F("checkpoint.bf16", SKL_CFG_BOOL, save_bf16, "false", 0, 0, "save weights as bf16 (optimizer state stays fp32)"),
+    F("nan.max_consecutive", SKL_CFG_INT, max_bad_steps, "3", 1, 1e6, "stop after this many non-finite steps in a row"),
+    F("dist.timeout", SKL_CFG_FLOAT, dist_timeout, "600", 1, 1e7, "seconds before a stalled collective ends the job"),
+};
+
+static const skl_cfg_schema schema = {
+    .kind = "train", .fields = fields, .n_fields = (int)(sizeof fields / sizeof fields[0]),
+    .struct_size = sizeof(rl_train_cfg)};
+
+const skl_cfg_schema *rl_train_schema(void) { return &schema; }

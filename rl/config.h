@@ -1,0 +1,78 @@
+/* rl config: the "train" config kind shared by `skillrl sft`, `skillrl train`
+ * and `skillrl filter` — model, data, sampling, GRPO/DAPO loss, optimizer,
+ * rewards, checkpoints — as one typed struct with its YAML schema.
+ * Not the loops (rl/sft.h, rl/trainer.h). */
+#ifndef RL_CONFIG_H
+#define RL_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+typedef struct {
+  /* where */
+  char *model;          /* model directory to start from (HF layout) */
+  char *data;           /* dataset directory (manifest.json) */
+  char *out;            /* run directory */
+  char *skills;         /* comma-separated subset, "" = all in the data */
+  int chat_format;      /* index into rl_chat_formats: auto|chatml|llama3|plain */
+  int64_t seed;
+  int threads;          /* 0 = all cores */
+  /* GRPO */
+  int steps;            /* optimizer steps (each: one rollout batch, update.epochs passes) */
+  int prompts;          /* groups per step (global, over all ranks) */
+  int group;            /* G responses per prompt */
+  int micro;            /* sequences per forward/backward micro-batch */
+  int max_response;     /* response budget in tokens */
+  double temperature, top_p;
+  int top_k;
+  bool dynamic_sampling;   /* drop zero-signal groups and resample (DAPO) */
+  int max_sampling_rounds; /* bound on extra rollout rounds per step */
+  bool std_norm;           /* divide advantages by the group std (classic GRPO) */
+  double clip_low, clip_high;
+  int agg;                 /* index into rl_agg_names */
+  double kl_coef;
+  int kl_estimator;        /* k1|k2|k3 */
+  bool kl_in_reward;       /* KL as a reward penalty instead of a loss term */
+  int update_epochs;
+  bool shared_prefix;      /* prompt forward/backward once per group */
+  /* optimizer (RL) */
+  double lr, min_lr_ratio, weight_decay, beta1, beta2, eps, grad_clip;
+  int warmup_steps;
+  int schedule;            /* constant|cosine */
+  /* reward */
+  double format_reward;
+  bool overlong_penalty;
+  int overlong_cache;
+  bool mask_truncated;
+  char *judge_command;     /* external JSON-lines judge, or NULL */
+  char *judge_plugin;      /* dlopen plugin, or NULL */
+  double judge_timeout;
+  int judge_retries;
+  /* SFT warm-up */
+  int sft_steps;
+  int sft_batch;           /* packed rows per step */
+  int sft_seq;             /* row length in tokens (samples packed) */
+  double sft_lr;
+  int sft_warmup;
+  /* filter */
+  int filter_k;            /* samples per item */
+  double filter_low, filter_high;
+  char *filter_out;        /* output dataset dir */
+  /* running */
+  int log_every;
+  int ckpt_every;          /* steps; 0 = only at the end and on signals */
+  int ckpt_keep;           /* keep the last K step-N folders */
+  int max_bad_steps;       /* consecutive NaN/inf steps before stopping */
+  double dist_timeout;     /* seconds before a stalled collective is an error */
+  bool save_bf16;
+} rl_train_cfg;
+
+extern const char *const rl_chat_formats[];
+extern const char *const rl_agg_names[];
+
+/* @return the schema of kind "train" */
+const skl_cfg_schema *rl_train_schema(void);
+
+#endif

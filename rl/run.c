@@ -1,0 +1,223 @@
+/* rl run: checkpoint folders, trainer state, metrics file.
+ * Not the model's file format (model/checkpoint.h). */
+#define _GNU_SOURCE
+#include "rl/run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/fs.h"
+#include "model/checkpoint.h"
+
+static skl_status rm_tree(const char *path) {
+  DIR *d = opendir(path);
+  if (!d) return unlink(path) == 0 || errno == ENOENT ? SKL_OK : SKL_ERR_IO;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char *p = skl_path_join(path, e->d_name);
+    if (p) { rm_tree(p); free(p); }
+  }
+  closedir(d);
+  return rmdir(path) == 0 ? SKL_OK : SKL_ERR_IO;
+}
+
+skl_status rl_state_write(const char *dir, const rl_run_state *st, skl_error *err) {
+  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
+                        "epoch", (json_int_t)st->epoch, "cursor", (json_int_t)st->cursor, "bad_streak",
+                        (json_int_t)st->bad_streak, "bad_total", (json_int_t)st->bad_total, "seed", "",
+                        "samples_seen", (json_int_t)st->samples_seen);
+  if (!j) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  char seed[32];
+  snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed); /* u64 as text: JSON ints are signed */
+  json_object_set_new(j, "seed", json_string(seed));
+  char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(j);
+  char *path = skl_path_join(dir, "trainer_state.json");
+  skl_status s = txt && path ? skl_fs_write_atomic(path, txt, strlen(txt), err)
+                             : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  free(txt);
+  free(path);
+  return s;
+}
+
+skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
+  memset(st, 0, sizeof *st);
+  char *path = skl_path_join(dir, "trainer_state.json");
+  if (!path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  skl_status s = SKL_OK;
+  if (!j) {
+    s = skl_error_set(err, skl_fs_exists(path) ? SKL_ERR_PARSE : SKL_ERR_NOTFOUND, "%s:%d: %s", path, je.line, je.text);
+  } else {
+    const char *ph = json_string_value(json_object_get(j, "phase"));
+    const char *seed = json_string_value(json_object_get(j, "seed"));
+    json_t *stp = json_object_get(j, "step"), *ep = json_object_get(j, "epoch"), *cur = json_object_get(j, "cursor");
+    if (!ph || !seed || !json_is_integer(stp) || !json_is_integer(ep) || !json_is_integer(cur)) {
+      s = skl_error_set(err, SKL_ERR_INVALID, "%s: needs phase, seed, step, epoch and cursor; the checkpoint is "
+                        "damaged: resume from an earlier one or start over", path);
+    } else {
+      snprintf(st->phase, sizeof st->phase, "%s", ph);
+      st->seed = strtoull(seed, NULL, 10);
+      st->step = json_integer_value(stp);
+      st->epoch = json_integer_value(ep);
+      st->cursor = json_integer_value(cur);
+      st->bad_streak = json_integer_value(json_object_get(j, "bad_streak"));
+      st->bad_total = json_integer_value(json_object_get(j, "bad_total"));
+      st->samples_seen = json_integer_value(json_object_get(j, "samples_seen"));
+    }
+    json_decref(j);
+  }
+  free(path);
+  return s;
+}
+
+static int fsync_path(const char *p) {
+  int fd = open(p, O_RDONLY);
+  if (fd < 0) return -1;
+  int r = fsync(fd);
+  close(fd);
+  return r;
+}
+
+/* step-N folders of a phase, newest first, into names (malloc'd). */
+static int list_ckpts(const char *ckdir, char ***names, int64_t **steps) {
+  *names = NULL;
+  *steps = NULL;
+  DIR *d = opendir(ckdir);
+  if (!d) return 0;
+  int n = 0, cap = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const char *nm = e->d_name;
+    if (strncmp(nm, "step-", 5) || strchr(nm, '.')) continue; /* temp folders carry ".tmp" */
+    const char *num = nm + 5;
+    char *end;
+    long long v = strtoll(num, &end, 10);
+    if (*end) continue;
+    if (n == cap) {
+      cap = cap ? 2 * cap : 16;
+      *names = realloc(*names, sizeof **names * (size_t)cap);
+      *steps = realloc(*steps, sizeof **steps * (size_t)cap);
+    }
+    (*names)[n] = strdup(nm);
+    (*steps)[n] = v;
+    n++;
+  }
+  closedir(d);
+  for (int i = 1; i < n; i++) /* insertion sort, newest first */
+    for (int k = i; k > 0 && (*steps)[k] > (*steps)[k - 1]; k--) {
+      int64_t ts = (*steps)[k]; (*steps)[k] = (*steps)[k - 1]; (*steps)[k - 1] = ts;
+      char *tn = (*names)[k]; (*names)[k] = (*names)[k - 1]; (*names)[k - 1] = tn;
+    }
+  return n;
+}
+
+skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw *o, const rl_run_state *st,
+                        const char *tokenizer_json, bool bf16, int keep, skl_error *err) {
+  char *ckdir = skl_path_join(run_dir, "ckpt");
+  if (!ckdir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  skl_status s = skl_fs_mkdirs(ckdir, err);
+  char name[96], tmpname[128];
+  snprintf(name, sizeof name, "step-%lld", (long long)st->step);
+  snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", name, (long)getpid());
+  char *fin = skl_path_join(ckdir, name), *tmp = skl_path_join(ckdir, tmpname);
+  if (!s && (!fin || !tmp)) s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  if (!s) { rm_tree(tmp); s = skl_ckpt_save_model(m, tmp, bf16 ? SKL_DTYPE_BF16 : SKL_DTYPE_F32, tokenizer_json, err); }
+  if (!s && o) s = skl_ckpt_save_optim(o, m, tmp, err);
+  if (!s) s = rl_state_write(tmp, st, err);
+  if (!s) {
+    fsync_path(tmp);
+    rm_tree(fin); /* a re-save of the same step replaces it */
+    if (rename(tmp, fin) != 0) s = skl_error_set(err, SKL_ERR_IO, "%s: rename of checkpoint failed: %s", fin, strerror(errno));
+    else fsync_path(ckdir);
+  }
+  if (s && tmp) rm_tree(tmp);
+  if (!s && keep > 0) {
+    char **names;
+    int64_t *steps;
+    int n = list_ckpts(ckdir, &names, &steps);
+    for (int i = 0; i < n; i++) {
+      if (i >= keep) {
+        char *p = skl_path_join(ckdir, names[i]);
+        if (p) { rm_tree(p); free(p); }
+      }
+      free(names[i]);
+    }
+    free(names);
+    free(steps);
+  }
+  free(fin);
+  free(tmp);
+  free(ckdir);
+  return s;
+}
+
+skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err) {
+  char *ckdir = skl_path_join(run_dir, "ckpt");
+  if (!ckdir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  char **names;
+  int64_t *steps;
+  int n = list_ckpts(ckdir, &names, &steps);
+  skl_status s = SKL_OK;
+  int found = -1;
+  for (int i = 0; i < n && found < 0; i++) {
+    char *p = skl_path_join(ckdir, names[i]);
+    rl_run_state st;
+    if (p && rl_state_read(p, &st, NULL) == SKL_OK && (!phase || !strcmp(st.phase, phase))) {
+      found = i;
+      snprintf(path, cap, "%s", p);
+    }
+    free(p);
+  }
+  if (found < 0)
+    s = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no complete %s checkpoint to resume from", ckdir, phase ? phase : "");
+  for (int i = 0; i < n; i++) free(names[i]);
+  free(names);
+  free(steps);
+  free(ckdir);
+  return s;
+}
+
+skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_upto, FILE **f, skl_error *err) {
+  *f = NULL;
+  char *path = skl_path_join(run_dir, "metrics.jsonl");
+  if (!path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  skl_status s = SKL_OK;
+  if (keep_upto >= 0 && skl_fs_exists(path)) {
+    char *data;
+    size_t n;
+    s = skl_fs_read_all(path, &data, &n, err);
+    if (!s) {
+      skl_buf keep = {0};
+      char *line = data, *nl;
+      while (line < data + n && (nl = memchr(line, '\n', (size_t)(data + n - line)))) {
+        *nl = '\0';
+        json_t *j = json_loads(line, 0, NULL);
+        const char *ph = j ? json_string_value(json_object_get(j, "phase")) : NULL;
+        json_int_t st = j ? json_integer_value(json_object_get(j, "step")) : 0;
+        int drop = j && ph && !strcmp(ph, phase) && st > keep_upto;
+        if (!drop) { skl_buf_puts(&keep, line); skl_buf_puts(&keep, "\n"); }
+        json_decref(j);
+        line = nl + 1;
+      }
+      s = skl_fs_write_atomic(path, keep.data ? keep.data : "", keep.len, err);
+      skl_buf_free(&keep);
+      free(data);
+    }
+  }
+  if (!s) {
+    *f = fopen(path, "a");
+    if (!*f) s = skl_error_set(err, SKL_ERR_IO, "%s: cannot open for appending: %s", path, strerror(errno));
+  }
+  free(path);
+  return s;
+}

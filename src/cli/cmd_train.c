@@ -1,3 +1,0 @@
-/* train: placeholder until issue 5 lands its implementation here. */
-#include "cli/cli.h"
-int skl_cmd_train(int argc, char **argv) { (void)argc; (void)argv; return skl_cmd_pending("train", 5); }
