@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "skills/skill_internal.h"
 
 #define ALL_BUT(x) ((1u << SKILL_KNOB_COUNT) - 1 - (x))
@@ -76,31 +77,13 @@ const skill_def *skill_find(const char *id) {
   return NULL;
 }
 
-/* Edit distance, for "did you mean". */
-static int edit_distance(const char *a, const char *b) {
-  size_t n = strlen(a), m = strlen(b);
-  if (n > 63 || m > 63) return 99;
-  int d[64][64];
-  for (size_t i = 0; i <= n; i++) d[i][0] = (int)i;
-  for (size_t j = 0; j <= m; j++) d[0][j] = (int)j;
-  for (size_t i = 1; i <= n; i++) {
-    for (size_t j = 1; j <= m; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  }
-  return d[n][m];
-}
-
 skl_status skill_lookup(const char *id, const skill_def **out, skl_error *err) {
   *out = skill_find(id);
   if (*out) return SKL_OK;
   const char *best = NULL;
   int bd = 4;
   for (int i = 0; id && i < N_SKILLS; i++) {
-    int d = edit_distance(id, SKILLS[i].def.id);
+    int d = skl_edit_distance(id, SKILLS[i].def.id);
     if (d < bd) { bd = d; best = SKILLS[i].def.id; }
   }
   char hint[64] = "";

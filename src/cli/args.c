@@ -1,30 +1,12 @@
 /* skl CLI argument parsing: long/short flags, --flag=value, typed values,
  * generated help. Not a config parser (see src/config for YAML + overrides). */
 #include "cli/args.h"
+#include "core/text.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int skl_edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 64 || lb > 64) return 99;
-  int row[65];
-  for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
-  for (size_t i = 1; i <= la; i++) {
-    int prev = row[0];
-    row[0] = (int)i;
-    for (size_t j = 1; j <= lb; j++) {
-      int cur = row[j];
-      int sub = prev + (a[i - 1] != b[j - 1]);
-      int del = row[j] + 1, ins = row[j - 1] + 1;
-      row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-      prev = cur;
-    }
-  }
-  return row[lb];
-}
 
 void skl_args_help(const skl_arg_spec *spec) {
   printf("usage: %s %s\n\n%s\n", spec->prog, spec->usage ? spec->usage : "[flags]",

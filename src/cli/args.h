@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/text.h"
+
 typedef enum { SKL_ARG_FLAG, SKL_ARG_STR, SKL_ARG_INT, SKL_ARG_DOUBLE } skl_arg_type;
 
 typedef struct {
@@ -37,7 +39,5 @@ int skl_args_parse(const skl_arg_spec *spec, int argc, char **argv, int *npos);
 /* Print the generated help to stdout. */
 void skl_args_help(const skl_arg_spec *spec);
 
-/* Levenshtein distance, for "did you mean" suggestions. */
-int skl_edit_distance(const char *a, const char *b);
 
 #endif

@@ -10,6 +10,7 @@
 #include <yaml.h>
 
 #include "config/config_internal.h"
+#include "core/text.h"
 #include "core/fs.h"
 
 static const char *last_segment(const char *key) {
@@ -60,7 +61,7 @@ static const char *suggest(const skl_cfg_schema *sc, const char *key, char *buf,
   const char *best = NULL;
   for (int i = 0; i < sc->n_fields; i++) {
     const char *k = sc->fields[i].key;
-    int d = skl_cfg_edit_distance(key, k);
+    int d = skl_edit_distance(key, k);
     if (d < bd) {
       bd = d;
       best = k;
@@ -69,7 +70,7 @@ static const char *suggest(const skl_cfg_schema *sc, const char *key, char *buf,
     for (const char *dot = strchr(k, '.'); dot; dot = strchr(dot + 1, '.')) {
       char sec[SKL_CFG_KEY_MAX];
       snprintf(sec, sizeof sec, "%.*s", (int)(dot - k), k);
-      d = skl_cfg_edit_distance(key, sec);
+      d = skl_edit_distance(key, sec);
       if (d < bd) {
         bd = d;
         snprintf(buf, n, "%s", sec);

@@ -18,7 +18,6 @@ static inline void *skl_cfg_ptr(const void *s, const skl_cfg_field *f) { return 
 static inline bool skl_cfg_has_range(const skl_cfg_field *f) { return !(f->min == 0 && f->max == 0); }
 
 /* Levenshtein distance (999 for strings over 128 bytes): "did you mean". */
-int skl_cfg_edit_distance(const char *a, const char *b);
 
 /* YAML-style scalars. parse_i64 also takes integral floats (1e6, 4096.0);
  * parse_double takes .inf/-.inf and never NaN; parse_bool: 1, 0, or -1 for

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "core/text.h"
 
 /* ---- messages ---- */
 
@@ -180,7 +181,7 @@ skl_status skl_cfg_check_map_key(skl_cfg_ctx *c, const skl_cfg_field *f, const c
   int bd = 3;
   for (const char *const *k = f->choices; *k; k++) {
     if (!strcmp(*k, key)) return SKL_OK;
-    int d = skl_cfg_edit_distance(key, *k);
+    int d = skl_edit_distance(key, *k);
     if (d < bd) {
       bd = d;
       best = *k;
@@ -332,7 +333,7 @@ skl_status skl_cfg_assign(skl_cfg_ctx *c, yaml_document_t *doc, const skl_cfg_fi
           *(int *)p = i;
           return SKL_OK;
         }
-        int d = skl_cfg_edit_distance(v, f->choices[i]);
+        int d = skl_edit_distance(v, f->choices[i]);
         if (d < bd) {
           bd = d;
           best = f->choices[i];

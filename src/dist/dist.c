@@ -80,39 +80,40 @@ static skl_status wait_req(skl_dist *d, MPI_Request *req, const char *what, skl_
 }
 #endif
 
-skl_status skl_dist_allreduce_f32(skl_dist *d, float *buf, size_t n, skl_error *err) {
 #if SKL_HAVE_MPI
+/* In-place sum of n elements of `size` bytes, in chunks that keep MPI's int
+ * counts in range. */
+static skl_status allreduce(skl_dist *d, void *buf, size_t n, MPI_Datatype type, size_t size, skl_error *err) {
   if (!d->mpi || d->size == 1) return SKL_OK;
-  /* Chunks keep counts inside int range. */
-  for (size_t off = 0; off < n; off += (size_t)1 << 30) {
-    int cnt = (int)((n - off) < ((size_t)1 << 30) ? (n - off) : ((size_t)1 << 30));
+  const size_t chunk = (size_t)1 << 30;
+  for (size_t off = 0; off < n; off += chunk) {
+    int cnt = (int)(n - off < chunk ? n - off : chunk);
     MPI_Request req;
-    if (MPI_Iallreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+    if (MPI_Iallreduce(MPI_IN_PLACE, (char *)buf + off * size, cnt, type, MPI_SUM, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
       return skl_error_set(err, SKL_ERR_IO, "rank %d: allreduce could not start", d->rank);
     skl_status s = wait_req(d, &req, "allreduce", err);
     if (s) return s;
   }
+  return SKL_OK;
+}
+#endif
+
+skl_status skl_dist_allreduce_f32(skl_dist *d, float *buf, size_t n, skl_error *err) {
+#if SKL_HAVE_MPI
+  return allreduce(d, buf, n, MPI_FLOAT, sizeof *buf, err);
 #else
   (void)d; (void)buf; (void)n; (void)err;
-#endif
   return SKL_OK;
+#endif
 }
 
 skl_status skl_dist_allreduce_f64(skl_dist *d, double *buf, size_t n, skl_error *err) {
 #if SKL_HAVE_MPI
-  if (!d->mpi || d->size == 1) return SKL_OK;
-  for (size_t off = 0; off < n; off += (size_t)1 << 30) {
-    int cnt = (int)((n - off) < ((size_t)1 << 30) ? (n - off) : ((size_t)1 << 30));
-    MPI_Request req;
-    if (MPI_Iallreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, &req) != MPI_SUCCESS)
-      return skl_error_set(err, SKL_ERR_IO, "rank %d: allreduce could not start", d->rank);
-    skl_status s = wait_req(d, &req, "allreduce", err);
-    if (s) return s;
-  }
+  return allreduce(d, buf, n, MPI_DOUBLE, sizeof *buf, err);
 #else
   (void)d; (void)buf; (void)n; (void)err;
-#endif
   return SKL_OK;
+#endif
 }
 
 skl_status skl_dist_bcast(skl_dist *d, void *buf, size_t n, int root, skl_error *err) {
