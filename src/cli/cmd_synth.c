@@ -224,8 +224,10 @@ int skl_cmd_synth(int argc, char **argv) {
   skl_error err = {0};
   synth_cfg cfg;
   if (skl_cfg_load(synth_cfg_schema(), &cfg, cfg_path, argv + 1, npos, &err)) return skl_cli_fail("synth", err.msg);
-  const char *dir = out ? out : cfg.out;
-  if (!dir) {
+  /* a copy: cfg (which may own the folder's name) is freed before the summary */
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", out ? out : cfg.out ? cfg.out : "");
+  if (!dir[0]) {
     skl_cfg_free(synth_cfg_schema(), &cfg);
     fprintf(stderr, "skillrl synth: no output folder: pass -o DIR or set output.dir in %s\n", cfg_path);
     return 2;

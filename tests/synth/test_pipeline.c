@@ -273,6 +273,13 @@ static void test_cli(void) {
   snprintf(args, sizeof args, "synth -c %s/configs/synth/default.yaml -o %s/cli2 mixture.nia=3", root ? root : ".", tmp);
   CHECK(run(args, out, sizeof out) == 1);
   CHECK_CONTAINS(out, "nia");
+  /* the folder from the config (output.dir), not -o: named in the summary (a use-after-free once) */
+  snprintf(args, sizeof args, "synth -c %s/configs/synth/default.yaml output.dir=%s/cli3 count.train=4 count.test=2",
+           root ? root : ".", tmp);
+  CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
+  char want[400];
+  snprintf(want, sizeof want, "wrote 6 samples to %s/cli3 in", tmp);
+  CHECK_CONTAINS(out, want);
   CHECK(run("synth --threds 2 -c x", out, sizeof out) == 2);
   CHECK_CONTAINS(out, "threads");
 }
