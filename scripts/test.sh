@@ -15,6 +15,7 @@ fi
 ninja -C build-asan -j "$jobs"
 
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}  # tests run two at a time on 2 cores: no spinning
 export SKL_SLOW_SIZE=${SKL_SLOW_SIZE:-small}
 status=0
 # Unit suite under the sanitizers too; slow and mpi on the normal build.

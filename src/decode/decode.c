@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,8 @@ struct skl_decoder {
   float *lse, *lse2; /* [NH, R] */
   float *gate, *up;  /* [R, FF] */
   float *cs;         /* [R, HD] rope table */
+  float *attn_work;  /* prefill attention tile buffers (layers.h), or NULL */
+  size_t attn_work_floats;
 };
 
 #define PREFILL_CHUNK 256 /* prefill rows per forward */
@@ -141,6 +144,11 @@ skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int 
   d->cs = p; p += R * HD;
   d->lse = p; p += (size_t)c->n_heads * R;
   d->lse2 = p;
+  /* tile buffers for the thread count at init (more threads later: the
+   * attention kernel allocates for the extra ones itself) */
+  d->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
+  d->attn_work = malloc(sizeof(float) * d->attn_work_floats);
+  if (!d->attn_work) d->attn_work_floats = 0;
   *out = d;
   return SKL_OK;
 }
@@ -152,6 +160,7 @@ void skl_decoder_free(skl_decoder *d) {
   free(d->groups);
   free(d->pos);
   free(d->n_children);
+  free(d->attn_work);
   free(d);
 }
 
@@ -233,6 +242,8 @@ static void group_attention(skl_decoder *d, const row_group *g, int l) {
   size_t QD = (size_t)c->n_heads * c->head_dim;
   int par = kv->parent[g->region], P = par >= 0 ? kv->len[par] : 0;
   skl_attn_shape s = shape_of(c);
+  s.work = d->attn_work;
+  s.work_floats = d->attn_work_floats;
   s.Tq = g->n;
   s.Tk = g->j0 + g->n;
   s.q_off = P + g->j0;
@@ -255,7 +266,7 @@ static void group_attention(skl_decoder *d, const row_group *g, int l) {
  * logits of the rows listed in out_rows[n_out] (NULL: rows 0..n_out-1)
  * into logits[n_out, V]. */
 static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, const int *out_rows, int n_out,
-                         float *logits) {
+                         float *logits, float *hidden) {
   skl_model *m = d->m;
   const skl_model_config *c = &m->cfg;
   const skl_params *p = &m->p;
@@ -297,6 +308,7 @@ static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, c
     linear_add(d->x, d->gate, p->w_down + (size_t)l * C * FF, n, FF, C);
   }
   for (int gi = 0; gi < ng; gi++) kv->len[d->groups[gi].region] = d->groups[gi].j0 + d->groups[gi].n;
+  if (hidden) memcpy(hidden, d->x, sizeof(float) * (size_t)n * C);
   if (!logits || n_out == 0) return;
   for (int i = 0; i < n_out; i++) /* gather the rows wanted, then norm + head */
     if (out_rows && out_rows[i] != i) memcpy(d->x + (size_t)i * C, d->x + (size_t)out_rows[i] * C, sizeof(float) * C);
@@ -510,7 +522,7 @@ static skl_status prefill_region(skl_decoder *d, int r, const int32_t *tokens, i
     row_group g = {r, 0, kv->len[r], ni};
     d->groups[0] = g;
     int last = ni - 1;
-    forward_rows(d, ni, tokens + i0, 1, &last, i0 + ni == n && logits_last ? 1 : 0, logits_last);
+    forward_rows(d, ni, tokens + i0, 1, &last, i0 + ni == n && logits_last ? 1 : 0, logits_last, NULL);
   }
   return SKL_OK;
 }
@@ -552,6 +564,39 @@ skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32
     d->groups[i] = g;
   }
   if (n <= SMALL_ROWS) step_rows(d, n, tokens, logits);
-  else forward_rows(d, n, tokens, n, NULL, logits ? n : 0, logits);
+  else forward_rows(d, n, tokens, n, NULL, logits ? n : 0, logits, NULL);
+  return SKL_OK;
+}
+
+skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, int n, float *logits, float *hidden,
+                              skl_error *err) {
+  skl_kv_cache *kv = &d->kv;
+  if (slot < 0 || slot >= kv->n_slots)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", slot, kv->n_slots);
+  if (n < 1) return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d: extend by %d tokens", slot, n);
+  if ((int64_t)kv->len[slot] + n > kv->T_max)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d holds %d of %d tokens; %d more do not fit", slot,
+                         kv->len[slot], kv->T_max, n);
+  skl_status s = check_tokens(d, tokens, n, "slot", slot, err);
+  if (s) return s;
+  size_t V = (size_t)d->m->cfg.vocab_size, C = (size_t)d->m->cfg.hidden_size;
+  for (int i0 = 0; i0 < n; i0 += d->chunk) {
+    int ni = n - i0 < d->chunk ? n - i0 : d->chunk;
+    row_group g = {slot, 0, kv->len[slot], ni};
+    d->groups[0] = g;
+    forward_rows(d, ni, tokens + i0, 1, NULL, logits ? ni : 0, logits ? logits + (size_t)i0 * V : NULL,
+                 hidden ? hidden + (size_t)i0 * C : NULL);
+  }
+  return SKL_OK;
+}
+
+skl_status skl_decoder_truncate(skl_decoder *d, int slot, int len, skl_error *err) {
+  skl_kv_cache *kv = &d->kv;
+  if (slot < 0 || slot >= kv->n_slots)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", slot, kv->n_slots);
+  if (len < 0 || len > kv->len[slot])
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d holds %d tokens; cannot truncate to %d", slot,
+                         kv->len[slot], len);
+  kv->len[slot] = len; /* rows past len are stale and get overwritten by the next append */
   return SKL_OK;
 }

@@ -93,6 +93,18 @@ skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t 
 skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32_t *tokens, float *logits,
                             skl_error *err);
 
+/* For speculative decoding: append n tokens to slot s in one forward and
+ * write logits[n, V] for EVERY row (the main model verifies n drafted
+ * tokens at once); hidden (may be NULL) gets [n, C], the last residual
+ * x[L] before model.norm, which MTP heads read.
+ * @return SKL_OK or SKL_ERR_RANGE (slot, token id, capacity) */
+skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, int n, float *logits, float *hidden,
+                              skl_error *err);
+/* Keep only slot s's first len own tokens (drop rejected drafts). O(1):
+ * the rows past len are overwritten by the next append.
+ * @return SKL_OK or SKL_ERR_RANGE (len outside 0..current length) */
+skl_status skl_decoder_truncate(skl_decoder *d, int slot, int len, skl_error *err);
+
 /* ---- generate ------------------------------------------------------------ */
 
 typedef struct {

@@ -131,6 +131,50 @@ static void test_batched_and_shared(skl_arch arch) {
   skl_model_free(&m);
 }
 
+/* Speculative primitives: extend scores a block in one forward (logits of
+ * every row + the pre-norm hidden state), truncate drops rejected drafts. */
+static void test_extend_truncate(skl_arch arch) {
+  skl_model m;
+  if (!make_model(&m, arch, 41 + arch)) { CHECK(0); return; }
+  int V = m.cfg.vocab_size, C = m.cfg.hidden_size, T = 40, P = 10;
+  int32_t tok[40], alt[40];
+  gen_tokens(tok, T, V, 9);
+  gen_tokens(alt, T, V, 10);
+  skl_acts a;
+  skl_error err = {0};
+  CHECK(skl_acts_init(&a, &m.cfg, 1, T, false, &err) == SKL_OK);
+  float *ref = malloc(sizeof(float) * (size_t)T * V), *lg = malloc(sizeof(float) * (size_t)T * V);
+  float *hid = malloc(sizeof(float) * (size_t)T * C);
+  skl_batch b = {0};
+  b.B = 1;
+  b.T = T;
+  b.tokens = tok;
+  CHECK(skl_model_logits(&m, &a, &b, ref, &err) == SKL_OK);
+  const float *ref_h = a.x + (size_t)m.cfg.n_layers * a.N * C; /* x[L], before model.norm */
+  skl_decoder *d = NULL;
+  CHECK(skl_decoder_init(&d, &m, 1, T, 0, 0, &err) == SKL_OK);
+  if (!d) { skl_acts_free(&a); free(ref); free(lg); free(hid); skl_model_free(&m); return; }
+  CHECK(skl_decoder_prefill(d, 0, tok, P, NULL, &err) == SKL_OK);
+  /* a wrong draft block, then roll back and verify the right one */
+  CHECK(skl_decoder_extend(d, 0, alt, 7, lg, NULL, &err) == SKL_OK);
+  CHECK(skl_decoder_cache(d)->len[0] == P + 7);
+  CHECK(skl_decoder_truncate(d, 0, P, &err) == SKL_OK);
+  CHECK(skl_decoder_extend(d, 0, tok + P, T - P, lg, hid, &err) == SKL_OK);
+  double wl = max_diff(lg, ref + (size_t)P * V, (T - P) * V), wh = max_diff(hid, ref_h + (size_t)P * C, (T - P) * C);
+  CHECK_MSG(wl <= TOL * 10 && wh <= TOL * 10, "%s: extend logits differ by %g, hidden by %g", skl_arch_name(arch), wl, wh);
+  CHECK(skl_decoder_truncate(d, 0, T + 1, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "slot 0 holds 40 tokens; cannot truncate to 41");
+  CHECK(skl_decoder_extend(d, 0, tok, 1, lg, NULL, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "slot 0 holds 40 of 40 tokens; 1 more do not fit");
+  CHECK(skl_decoder_extend(d, 3, tok, 1, lg, NULL, &err) == SKL_ERR_RANGE);
+  skl_decoder_free(d);
+  skl_acts_free(&a);
+  free(ref);
+  free(lg);
+  free(hid);
+  skl_model_free(&m);
+}
+
 /* More rows than the step kernel's limit (16): steps take the GEMM path. */
 static void test_wide_step(void) {
   skl_model m;
@@ -335,6 +379,7 @@ int main(void) {
   for (int a = SKL_ARCH_LLAMA; a <= SKL_ARCH_QWEN3; a++) {
     test_incremental((skl_arch)a);
     test_batched_and_shared((skl_arch)a);
+    test_extend_truncate((skl_arch)a);
   }
   test_wide_step();
   test_sampler();
