@@ -219,9 +219,9 @@ static bool bpe_word(const skl_tokenizer *t, tok_thread *th, const unsigned char
  * (valid until the next call). @return false on allocation failure. */
 static bool word_ids(const skl_tokenizer *t, tok_thread *th, const unsigned char *w, size_t n, const int32_t **ids,
                      size_t *nids) {
-  if (n > CACHE_MAX_KEY) {
+  if (n > CACHE_MAX_KEY) { /* long words: computed past the cached ids, then dropped */
+    if (th->nvals > CACHE_ARENA) cache_reset(th);
     size_t v0 = th->nvals;
-    if (th->nvals > CACHE_ARENA) cache_reset(th), v0 = 0;
     if (!bpe_word(t, th, w, n)) return false;
     *ids = th->vals + v0;
     *nids = th->nvals - v0;
@@ -317,6 +317,18 @@ static skl_status normalize(const skl_tokenizer *t, tok_thread *th, const char *
 
 /* Pre-split one normalised section and BPE each piece. */
 static skl_status encode_text(const skl_tokenizer *t, tok_thread *th, const char *s, size_t n, sink *k, skl_error *err) {
+  if (t->n_stages == 1 && t->stages[0].kind != TOK_PAT_PCRE && t->stages[0].kind != TOK_PAT_NONE &&
+      !t->stages[0].prefix_space) { /* the common case: match and encode as we go, no span list */
+    for (size_t p = 0; p < n;) {
+      size_t m = tok_match_known(t->stages[0].kind, t->ctable, s, n, p);
+      const int32_t *ids;
+      size_t nids;
+      if (!word_ids(t, th, (const unsigned char *)s + p, m, &ids, &nids) || !emit(k, ids, nids))
+        return skl_error_set(err, SKL_ERR_NOMEM, "out of memory while encoding");
+      p += m;
+    }
+    return SKL_OK;
+  }
   const char *base = s;
   tok_spans *cur = &th->spans, *nx = &th->spans2;
   cur->n = 0;

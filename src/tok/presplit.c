@@ -27,6 +27,36 @@ bool tok_js_space(uint32_t cp) {
   }
 }
 
+/* Generated from Node 20's ICU 78 (Unicode 17.0): \p{L} / \p{N} code points
+ * that utf8proc 2.8 calls unassigned. Sorted, disjoint. */
+static const struct { uint32_t lo, hi; uint8_t cls; } new_ranges[] = {
+{0x88F, 0x88F, TOK_C_L}, {0xC5C, 0xC5C, TOK_C_L}, {0xCDC, 0xCDC, TOK_C_L}, {0x1C89, 0x1C8A, TOK_C_L},
+{0xA7CB, 0xA7CF, TOK_C_L}, {0xA7D2, 0xA7D2, TOK_C_L}, {0xA7D4, 0xA7D4, TOK_C_L}, {0xA7DA, 0xA7DC, TOK_C_L},
+{0xA7F1, 0xA7F1, TOK_C_L}, {0x105C0, 0x105F3, TOK_C_L}, {0x10940, 0x10959, TOK_C_L}, {0x10D40, 0x10D49, TOK_C_N},
+{0x10D4A, 0x10D65, TOK_C_L}, {0x10D6F, 0x10D85, TOK_C_L}, {0x10EC2, 0x10EC7, TOK_C_L}, {0x11380, 0x11389, TOK_C_L},
+{0x1138B, 0x1138B, TOK_C_L}, {0x1138E, 0x1138E, TOK_C_L}, {0x11390, 0x113B5, TOK_C_L}, {0x113B7, 0x113B7, TOK_C_L},
+{0x113D1, 0x113D1, TOK_C_L}, {0x113D3, 0x113D3, TOK_C_L}, {0x116D0, 0x116E3, TOK_C_N}, {0x11BC0, 0x11BE0, TOK_C_L},
+{0x11BF0, 0x11BF9, TOK_C_N}, {0x11DB0, 0x11DDB, TOK_C_L}, {0x11DE0, 0x11DE9, TOK_C_N}, {0x13460, 0x143FA, TOK_C_L},
+{0x16100, 0x1611D, TOK_C_L}, {0x16130, 0x16139, TOK_C_N}, {0x16D40, 0x16D6C, TOK_C_L}, {0x16D70, 0x16D79, TOK_C_N},
+{0x16EA0, 0x16EB8, TOK_C_L}, {0x16EBB, 0x16ED3, TOK_C_L}, {0x16FF2, 0x16FF3, TOK_C_L}, {0x16FF4, 0x16FF6, TOK_C_N},
+{0x187F8, 0x187FF, TOK_C_L}, {0x18CFF, 0x18CFF, TOK_C_L}, {0x18D09, 0x18D1E, TOK_C_L}, {0x18D80, 0x18DF2, TOK_C_L},
+{0x1CCF0, 0x1CCF9, TOK_C_N}, {0x1E5D0, 0x1E5ED, TOK_C_L}, {0x1E5F0, 0x1E5F0, TOK_C_L}, {0x1E5F1, 0x1E5FA, TOK_C_N},
+{0x1E6C0, 0x1E6DE, TOK_C_L}, {0x1E6E0, 0x1E6E2, TOK_C_L}, {0x1E6E4, 0x1E6E5, TOK_C_L}, {0x1E6E7, 0x1E6ED, TOK_C_L},
+{0x1E6F0, 0x1E6F4, TOK_C_L}, {0x1E6FE, 0x1E6FF, TOK_C_L}, {0x2B73A, 0x2B73F, TOK_C_L}, {0x2CEA2, 0x2CEAD, TOK_C_L},
+{0x2EBF0, 0x2EE5D, TOK_C_L}, {0x323B0, 0x33479, TOK_C_L}
+};
+
+int tok_class_new(uint32_t cp) {
+  size_t lo = 0, hi = sizeof new_ranges / sizeof new_ranges[0];
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (cp < new_ranges[mid].lo) hi = mid;
+    else if (cp > new_ranges[mid].hi) lo = mid + 1;
+    else return new_ranges[mid].cls;
+  }
+  return -1;
+}
+
 void tok_ctable_init(tok_ctable *t) {
   for (uint32_t cp = 0; cp < 65536; cp++)
     t->bmp[cp] = (cp >= 0xD800 && cp <= 0xDFFF) ? TOK_C_OTHER : (uint8_t)tok_class_slow(cp);
@@ -145,6 +175,11 @@ static size_t match_known(tok_pattern_kind kind, const scan *x, size_t p) {
   if (prev > p) return prev - p;
   /* 7. \s+ */
   return e - p;
+}
+
+size_t tok_match_known(tok_pattern_kind kind, const tok_ctable *ct, const char *s, size_t n, size_t p) {
+  scan x = {(const unsigned char *)s, n, ct};
+  return match_known(kind, &x, p);
 }
 
 skl_status tok_split_known(tok_pattern_kind kind, const tok_ctable *ct, const char *s, size_t n,

@@ -80,6 +80,9 @@ void tok_ctable_init(tok_ctable *t);
 skl_status tok_split_known(tok_pattern_kind kind, const tok_ctable *ct, const char *s, size_t n,
                            size_t base, tok_spans *out);
 
+/* Length of the known pattern's match at s[p] (p < n); matches tile the text. */
+size_t tok_match_known(tok_pattern_kind kind, const tok_ctable *ct, const char *s, size_t n, size_t p);
+
 /* Split with a compiled PCRE2 regex following JS semantics (matchAll with
  * the u flag; Isolated keeps the text between matches, Removed drops it,
  * Invert keeps only the matches). md is per-thread match data.
@@ -238,9 +241,18 @@ uint32_t tok_byte_to_cp(unsigned b);
 int tok_cp_to_byte(uint32_t cp);
 
 #include <utf8proc.h>
+/* Letters and numbers assigned in Unicode 15.1-17.0, which the reference
+ * (Node's ICU) knows and utf8proc 2.8 (Unicode 15.0) reports unassigned.
+ * @return TOK_C_L, TOK_C_N, or -1. */
+int tok_class_new(uint32_t cp);
+
 static inline int tok_class_slow(uint32_t cp) {
   if (tok_js_space(cp)) return (cp == '\r' || cp == '\n') ? TOK_C_CRLF : TOK_C_WS;
   utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+  if (c == UTF8PROC_CATEGORY_CN) {
+    int k = tok_class_new(cp);
+    return k < 0 ? TOK_C_OTHER : k;
+  }
   switch (c) {
   case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
   case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: return TOK_C_L;

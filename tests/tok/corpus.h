@@ -100,6 +100,13 @@ static void corpus_piece(skl_rng *r, skl_buf *b, bool allow_invalid) {
   case 2: skl_buf_puts(b, PICK(corpus_code)); break;
   case 3: { /* CJK / other scripts / astral */
     int n = (int)skl_rng_range(r, 1, 20);
+    if (skl_rng_below(r, 4) == 0) { /* anywhere in Unicode, assigned or not (no surrogates) */
+      for (int i = 0; i < n; i++) {
+        uint32_t cp = (uint32_t)skl_rng_range(r, 0x80, skl_rng_below(r, 2) ? 0xFFFF : 0x10FFFF);
+        cp_put(b, cp >= 0xD800 && cp <= 0xDFFF ? 0xFFFD : cp);
+      }
+      break;
+    }
     const uint32_t *rg = corpus_ranges[skl_rng_below(r, sizeof corpus_ranges / sizeof corpus_ranges[0])];
     for (int i = 0; i < n; i++) cp_put(b, (uint32_t)skl_rng_range(r, rg[0], rg[1]));
     break;
