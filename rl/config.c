@@ -4,6 +4,10 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/fs.h"
 
 const char *const rl_chat_formats[] = {"auto", "chatml", "llama3", "plain", NULL};
 const char *const rl_agg_names[] = {"token-mean", "seq-mean-token-mean", "seq-mean-token-sum", NULL};
@@ -62,6 +66,7 @@ static const skl_cfg_field fields[] = {
     F("sft.seq", SKL_CFG_INT, sft_seq, "1024", 16, 1e7, "tokens per packed SFT row"),
     F("sft.lr", SKL_CFG_FLOAT, sft_lr, "1e-3", 0, 10, "SFT peak learning rate (cosine to min_lr_ratio)"),
     F("sft.warmup", SKL_CFG_INT, sft_warmup, "10", 0, 1e9, "SFT warm-up steps"),
+    F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
     F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
     F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),
     F("filter.high", SKL_CFG_FLOAT, filter_high, "0.6", 0, 1, "and <= high"),
@@ -79,3 +84,9 @@ static const skl_cfg_schema schema = {
     .struct_size = sizeof(rl_train_cfg)};
 
 const skl_cfg_schema *rl_train_schema(void) { return &schema; }
+
+char *rl_run_dir(const rl_train_cfg *c, const char *phase) {
+  if (strcmp(phase, "sft")) return strdup(c->out ? c->out : "");
+  if (c->sft_out && *c->sft_out) return strdup(c->sft_out);
+  return skl_path_join(c->out ? c->out : "", "sft");
+}

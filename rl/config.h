@@ -55,6 +55,7 @@ typedef struct {
   int sft_batch;           /* packed rows per step */
   int sft_seq;             /* row length in tokens (samples packed) */
   double sft_lr;
+  char *sft_out;           /* SFT run directory (NULL: OUT/sft) */
   int sft_warmup;
   /* filter */
   int filter_k;            /* samples per item */
@@ -71,6 +72,10 @@ typedef struct {
 
 extern const char *const rl_chat_formats[];
 extern const char *const rl_agg_names[];
+
+/* Run folder of a phase: "sft" -> sft.out (or OUT/sft), else OUT.
+ * @return malloc'd path, NULL on OOM */
+char *rl_run_dir(const rl_train_cfg *c, const char *phase);
 
 /* @return the schema of kind "train" */
 const skl_cfg_schema *rl_train_schema(void);

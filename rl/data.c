@@ -132,7 +132,7 @@ skl_status rl_dataset_load(const rl_data_opts *o, const skl_tokenizer *tok, rl_d
   memset(ds, 0, sizeof *ds);
   skl_manifest man;
   skl_status s = skl_manifest_read(&man, o->dir, err);
-  if (s) return s;
+  if (s) { skl_manifest_free(&man); return s; }
   if (o->check_tokenizer && man.tokenizer_hash && strcmp(man.tokenizer_hash, skl_tokenizer_hash(tok))) {
     s = skl_error_set(err, SKL_ERR_INVALID,
                       "%s: the dataset was synthesized with tokenizer %.12s but the model's tokenizer is %.12s; "

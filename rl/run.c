@@ -89,6 +89,22 @@ static int fsync_path(const char *p) {
 }
 
 /* step-N folders of a phase, newest first, into names (malloc'd). */
+/* Remove temp folders left by a process killed mid-save (any pid but ours). */
+static void remove_stale_tmp(const char *ckdir) {
+  DIR *d = opendir(ckdir);
+  if (!d) return;
+  struct dirent *e;
+  char mine[32];
+  snprintf(mine, sizeof mine, ".tmp.%ld", (long)getpid());
+  while ((e = readdir(d))) {
+    const char *t = strstr(e->d_name, ".tmp.");
+    if (!t || !strcmp(t, mine)) continue;
+    char *p = skl_path_join(ckdir, e->d_name);
+    if (p) { rm_tree(p); free(p); }
+  }
+  closedir(d);
+}
+
 static int list_ckpts(const char *ckdir, char ***names, int64_t **steps) {
   *names = NULL;
   *steps = NULL;
@@ -128,6 +144,7 @@ skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw
   skl_status s = skl_fs_mkdirs(ckdir, err);
   char name[96], tmpname[128];
   snprintf(name, sizeof name, "step-%lld", (long long)st->step);
+  if (!s) remove_stale_tmp(ckdir);
   snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", name, (long)getpid());
   char *fin = skl_path_join(ckdir, name), *tmp = skl_path_join(ckdir, tmpname);
   if (!s && (!fin || !tmp)) s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");

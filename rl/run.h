@@ -26,11 +26,12 @@ typedef struct {
   int64_t samples_seen;
 } rl_run_state;
 
-/* Save a checkpoint as RUN/ckpt/step-<step> (the phase is in its
- * trainer_state.json): written into a temporary
+/* Save a checkpoint as RUN/ckpt/step-<step> (its phase is recorded in
+ * trainer_state.json; SFT and RL use separate run folders): written into a temporary
  * folder, fsynced, then renamed, so a crash (even kill -9) mid-write leaves
  * either the previous checkpoints or the complete new one. Weights are fp32
- * unless bf16 (bf16 breaks bit-exact resume). Keeps the newest `keep`.
+ * unless bf16 (bf16 breaks bit-exact resume). Keeps the newest `keep`, and
+ * removes temp folders of processes killed mid-save.
  * @return SKL_OK or the I/O error naming the file. */
 skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw *o, const rl_run_state *st,
                         const char *tokenizer_json, bool bf16, int keep, skl_error *err);

@@ -27,17 +27,19 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
     return skl_error_set(err, SKL_ERR_INVALID, "config: '%s' is required (the %s)", !c->model ? "model" : "data",
                          !c->model ? "model directory to start from" : "dataset directory written by skillrl synth");
   if (!c->out || !*c->out) return skl_error_set(err, SKL_ERR_INVALID, "config: 'out' (run directory) is required");
+  s->run_dir = rl_run_dir(c, o->phase);
+  if (!s->run_dir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   /* where the weights come from */
   char from[4096];
   snprintf(from, sizeof from, "%s", c->model);
   if (o->resume) {
-    st = rl_ckpt_latest(c->out, o->phase, from, sizeof from, err);
+    st = rl_ckpt_latest(s->run_dir, o->phase, from, sizeof from, err);
     if (st) return skl_error_prefix(err, "--resume");
     if ((st = rl_state_read(from, &s->st, err))) return st;
     if (s->st.seed != (uint64_t)c->seed)
       return skl_error_set(err, SKL_ERR_INVALID, "--resume: %s was made with seed %llu but the config says %lld; "
                            "resume with the run's own config (%s/config.yaml)", from,
-                           (unsigned long long)s->st.seed, (long long)c->seed, c->out);
+                           (unsigned long long)s->st.seed, (long long)c->seed, s->run_dir);
   } else {
     snprintf(s->st.phase, sizeof s->st.phase, "%s", o->phase);
     s->st.seed = (uint64_t)c->seed;
@@ -59,9 +61,9 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   s->opt_ready = true;
   if (o->resume && (st = skl_ckpt_load_optim(&s->opt, &s->model, from, err))) return st;
   if (s->dist.rank == 0) {
-    if ((st = skl_fs_mkdirs(c->out, err))) return st;
-    if ((st = skl_cfg_write_resolved(rl_train_schema(), c, c->out, err))) return st;
-    if ((st = rl_metrics_open(c->out, o->phase, o->resume ? s->st.step : -1, &s->metrics, err))) return st;
+    if ((st = skl_fs_mkdirs(s->run_dir, err))) return st;
+    if ((st = skl_cfg_write_resolved(rl_train_schema(), c, s->run_dir, err))) return st;
+    if ((st = rl_metrics_open(s->run_dir, o->phase, o->resume ? s->st.step : -1, &s->metrics, err))) return st;
   }
   return SKL_OK;
 }
@@ -73,6 +75,7 @@ void rl_session_free(rl_session *s) {
   rl_dataset_free(&s->data);
   skl_tokenizer_free(s->tok);
   free(s->tokenizer_path);
+  free(s->run_dir);
   if (s->opt_ready) skl_adamw_free(&s->opt);
   skl_model_free(&s->model);
   skl_dist_finalize(&s->dist);
@@ -116,6 +119,8 @@ skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total, bo
   }
   bool stop = (s->o.stop && *s->o.stop) || (s->o.stop_after > 0 && s->st.step >= s->o.stop_after);
   *done = stop || s->st.step >= total;
+  if (s->o.last_step) *s->o.last_step = s->st.step;
+  if (s->o.stopped_early) *s->o.stopped_early = stop && s->st.step < total;
   if (s->o.on_progress && s->dist.rank == 0) {
     rl_progress p = {.phase = s->o.phase, .step = s->st.step, .total = total, .seconds = t,
                      .eta_s = s->st.step ? t / s->st.step * (double)(total - s->st.step) : 0, .line = line};
@@ -124,13 +129,13 @@ skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total, bo
   free(line);
   bool due = *done || (c->ckpt_every > 0 && s->st.step % c->ckpt_every == 0);
   if (due && s->dist.rank == 0)
-    return rl_ckpt_save(c->out, &s->model, &s->opt, &s->st, s->tokenizer_path, c->save_bf16, c->ckpt_keep, err);
+    return rl_ckpt_save(s->run_dir, &s->model, &s->opt, &s->st, s->tokenizer_path, c->save_bf16, c->ckpt_keep, err);
   return SKL_OK;
 }
 
 skl_status rl_session_save_final(rl_session *s, skl_error *err) {
   if (s->dist.rank != 0) return SKL_OK;
-  char *dir = skl_path_join(s->o.cfg->out, "final");
+  char *dir = skl_path_join(s->run_dir, "final");
   if (!dir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   skl_status st = skl_ckpt_save_model(&s->model, dir, s->o.cfg->save_bf16 ? SKL_DTYPE_BF16 : SKL_DTYPE_F32,
                                       s->tokenizer_path, err);

@@ -35,7 +35,9 @@ typedef struct {
   volatile sig_atomic_t *stop;   /* set asynchronously (SIGINT/SIGTERM): checkpoint and return */
   void (*on_progress)(const rl_progress *p, void *user);
   void *user;
-  int64_t stop_after;            /* testing: behave as if stopped after this many steps (0: off) */
+  int64_t stop_after;            /* behave as if stopped after this many steps (0: off) */
+  bool *stopped_early;           /* set (may be NULL) when the run ended before its last step */
+  int64_t *last_step;            /* set (may be NULL) to the last completed step */
 } rl_session_opts;
 
 typedef struct {
@@ -46,6 +48,7 @@ typedef struct {
   bool opt_ready;
   skl_tokenizer *tok;
   char *tokenizer_path;    /* model dir's tokenizer.json (copied into checkpoints) */
+  char *run_dir;           /* this phase's run folder (rl_run_dir) */
   rl_dataset data;
   rl_run_state st;
   FILE *metrics;

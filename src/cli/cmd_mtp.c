@@ -174,7 +174,7 @@ static int run(const char *cmd, int argc, char **argv) {
       {"no-distill", 0, SKL_ARG_FLAG, &o.no_distill, NULL, "plain MTP heads: CE only (beta = 0)"},
       {"held-out", 0, SKL_ARG_DOUBLE, &o.held_out, "F", "fraction of windows held out for acceptance (default 0.1)"},
       {"seed", 0, SKL_ARG_INT, &o.seed, "S", "seed of head init, split and batch order (default 0)"},
-      {"dtype", 0, SKL_ARG_STR, &o.dtype, "f32|bf16", "storage type of the written files (default f32)"},
+      {"dtype", 0, SKL_ARG_STR, &o.dtype, "f32|bf16", "storage type of mtp.safetensors (default f32; the main model is always copied as f32)"},
       {"log-every", 0, SKL_ARG_INT, &o.log_every, "N", "progress line on stderr every N steps (0: none)"},
   };
   char prog[64];
@@ -271,9 +271,9 @@ static int run(const char *cmd, int argc, char **argv) {
   const char *out = o.out ? o.out : is_extend ? o.model : NULL;
   if (out) {
     char *tokp = skl_path_join(o.model, "tokenizer.json");
-    bool same = !strcmp(out, o.model);
-    s = tokp ? skl_mtp_save_model(&m, &h, out, dt, same ? NULL : tokp, &err)
-             : skl_error_set(&err, SKL_ERR_NOMEM, "out of memory");
+    if (!tokp) s = skl_error_set(&err, SKL_ERR_NOMEM, "out of memory");
+    else if (!strcmp(out, o.model)) s = skl_mtp_save_into(&h, out, &m.cfg, dt, &err);
+    else s = skl_mtp_save_model(&m, &h, out, dt, tokp, &err);
     free(tokp);
     if (s) goto fail;
   }

@@ -2,6 +2,7 @@
  * turned into a clean checkpoint-and-exit. Not the loops (rl/sft.c, rl/trainer.c). */
 #include <omp.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,6 +15,13 @@
 #include "sys/sys.h"
 
 static volatile sig_atomic_t g_stop;
+
+/* Under mpirun only rank 0 talks; the rank is known before MPI starts. */
+static bool rank_zero(void) {
+  const char *r = getenv("OMPI_COMM_WORLD_RANK");
+  if (!r) r = getenv("PMI_RANK");
+  return !r || atoi(r) == 0;
+}
 static void on_signal(int sig) { (void)sig; g_stop = 1; }
 
 static void print_progress(const rl_progress *p, void *user) {
@@ -43,8 +51,9 @@ static int run(int argc, char **argv, bool grpo) {
                             "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
                             "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit."
                           : "Supervised warm-up: cross-entropy on the gold answer tokens (prompt masked), samples "
-                            "packed into rows of sft.seq tokens.\nWrites RUN/config.yaml, RUN/metrics.jsonl, "
-                            "RUN/ckpt/step-N/ and RUN/final/.",
+                            "packed into rows of sft.seq tokens.\nWrites into RUN = sft.out (default OUT/sft): "
+                            "RUN/config.yaml, RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/ (the model to "
+                            "start RL from: skillrl train -c CONFIG model=RUN/final).",
       .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
       .epilog = help.data};
   int npos = 0;
@@ -68,11 +77,22 @@ static int run(int argc, char **argv, bool grpo) {
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  bool early = false;
+  int64_t last = 0;
   rl_session_opts so = {.cfg = &cfg, .resume = resume, .stop = &g_stop,
-                        .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after};
+                        .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after,
+                        .stopped_early = &early, .last_step = &last};
   skl_status s = grpo ? rl_train_run(&so, &err) : rl_sft_run(&so, &err);
-  if (!s && g_stop) fprintf(stderr, "%s: stopped by signal; checkpoint written, continue with --resume\n", spec.prog);
-  else if (!s) fprintf(stderr, "%s: done; model in %s/final\n", spec.prog, cfg.out);
+  if (!s && rank_zero()) {
+    if (early)
+      fprintf(stderr, "%s: stopped after step %lld (%s); checkpoint written: continue with --resume\n", spec.prog,
+              (long long)last, g_stop ? "signal" : "--stop-after");
+    else {
+      char *dir = rl_run_dir(&cfg, grpo ? "grpo" : "sft");
+      fprintf(stderr, "%s: done; model in %s/final\n", spec.prog, dir ? dir : "?");
+      free(dir);
+    }
+  }
   skl_cfg_free(rl_train_schema(), &cfg);
   if (s) { fprintf(stderr, "%s: %s\n", spec.prog, err.msg); return 1; }
   return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "hf/hf_config.h"
 #include "model/checkpoint.h"
 #include "mtp/mtp.h"
 
@@ -122,5 +123,17 @@ skl_status skl_mtp_save_model(const skl_model *m, const skl_mtp_heads *h, const 
   if (s) return s;
   skl_model tmp = *m; /* shallow: only cfg differs */
   tmp.cfg.n_mtp_heads = h->K;
-  return skl_ckpt_save_model(&tmp, dir, dtype, tokenizer_json, err);
+  /* the frozen main model is written losslessly whatever it was read from */
+  return skl_ckpt_save_model(&tmp, dir, SKL_DTYPE_F32, tokenizer_json, err);
+}
+
+skl_status skl_mtp_save_into(const skl_mtp_heads *h, const char *dir, const skl_model_config *cfg,
+                             skl_dtype dtype, skl_error *err) {
+  if (h->cfg.hidden_size != cfg->hidden_size || h->cfg.vocab_size != cfg->vocab_size)
+    return skl_error_set(err, SKL_ERR_INVALID, "save mtp heads: heads do not match %s/config.json", dir);
+  skl_status s = skl_mtp_save(h, dir, dtype, err);
+  if (s) return s;
+  skl_model_config c = *cfg;
+  c.n_mtp_heads = h->K;
+  return skl_hf_config_save(&c, dir, err);
 }

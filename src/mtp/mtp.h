@@ -204,10 +204,17 @@ skl_status skl_mtp_save(const skl_mtp_heads *h, const char *dir, skl_dtype dtype
 skl_status skl_mtp_load(skl_mtp_heads *h, const char *dir, const skl_model_config *cfg,
                         skl_error *err);
 
-/* Write a full model directory: the main model (config.json with
- * num_nextn_predict_layers = h->K, model.safetensors, tokenizer.json copied
- * from tokenizer_json when non-NULL) and mtp.safetensors. */
+/* Write a full model directory: mtp.safetensors (dtype) first, then the
+ * main model (config.json with num_nextn_predict_layers = h->K,
+ * model.safetensors always F32 so the frozen model is copied losslessly,
+ * tokenizer.json copied from tokenizer_json when non-NULL). */
 skl_status skl_mtp_save_model(const skl_model *m, const skl_mtp_heads *h, const char *dir,
                               skl_dtype dtype, const char *tokenizer_json, skl_error *err);
+
+/* Update a model directory in place: mtp.safetensors, then config.json
+ * (cfg, as loaded from DIR, with num_nextn_predict_layers = h->K); the main
+ * weights and tokenizer are not rewritten. */
+skl_status skl_mtp_save_into(const skl_mtp_heads *h, const char *dir, const skl_model_config *cfg,
+                             skl_dtype dtype, skl_error *err);
 
 #endif

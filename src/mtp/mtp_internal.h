@@ -1,5 +1,5 @@
-/* skl mtp internals: one MTP head's decoder block forward/backward on
- * caller-owned slices. Not public: mtp.h is the module's header. */
+/* skl mtp internals: one head's decoder block, the teacher's top-N and the
+ * per-head loss on caller-owned slices. Not public: mtp.h is the header. */
 #ifndef SKL_MTP_INTERNAL_H
 #define SKL_MTP_INTERNAL_H
 
@@ -26,5 +26,15 @@ void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_b
 /* Accumulates into g (every block field of the head). */
 void mtp_block_backward(const skl_model_config *c, const skl_mtp_params *p, skl_mtp_params *g,
                         mtp_blk *s, int B, int T);
+
+/* Top-N of each of the N rows of lnf @ wout^T into a->top_idx / top_logit
+ * (sorted by logit descending; ties keep the smaller id). */
+void mtp_teacher_topn(skl_mtp_acts *a, const float *lnf, const float *wout, int N, int C, int V);
+
+/* Loss terms of head kk (0-based) into a->row_ce / row_kl / s_argmax; if
+ * dlnf != NULL, also dL/d(model.norm output of h^k) [N, C] (overwritten),
+ * with the per-token weights a->coef. */
+void mtp_head_loss(skl_mtp_acts *a, int kk, const float *wout, int N, int C, int V,
+                   const skl_mtp_loss_config *lc, float *dlnf);
 
 #endif

@@ -313,6 +313,28 @@ static void test_train_small(void) {
   fx_free(&f);
 }
 
+/* Same gradients and loss, bit for bit, with 1 or 2 threads. */
+static void test_threads(void) {
+  fixture f;
+  fx_init(&f, SKL_ARCH_QWEN3, 2, 3);
+  skl_error err;
+  skl_mtp_stats s1, s2;
+  skl_mtp_zero_grad(&f.h);
+  CHECK(skl_mtp_step(&f.h, &f.m, &f.ma, &f.a, &f.b, &f.lc, true, &s1, &err) == SKL_OK);
+  float *g1 = malloc(f.h.n_params * sizeof(float));
+  memcpy(g1, f.h.grad_mem, f.h.n_params * sizeof(float));
+  omp_set_num_threads(2);
+  openblas_set_num_threads(2);
+  skl_mtp_zero_grad(&f.h);
+  CHECK(skl_mtp_step(&f.h, &f.m, &f.ma, &f.a, &f.b, &f.lc, true, &s2, &err) == SKL_OK);
+  omp_set_num_threads(1);
+  openblas_set_num_threads(1);
+  CHECK(s1.loss == s2.loss);
+  CHECK(memcmp(g1, f.h.grad_mem, f.h.n_params * sizeof(float)) == 0);
+  free(g1);
+  fx_free(&f);
+}
+
 int main(void) {
   /* tiny tensors: extra threads only add barrier waits on a shared machine */
   omp_set_num_threads(1);
@@ -323,5 +345,6 @@ int main(void) {
   test_loss_modes();
   test_files();
   test_train_small();
+  test_threads();
   return test_report();
 }

@@ -92,6 +92,10 @@ run "$BIN" mtp extend --model "$tmp/inplace" "${common[@]}" --to 4
 check "extend in place runs" test "$rc" -eq 0
 check "extend in place updates config.json" grep -q '"num_nextn_predict_layers": *4' "$tmp/inplace/config.json"
 check "extend in place keeps the tokenizer" test -s "$tmp/inplace/tokenizer.json"
+check "extend in place does not rewrite the main weights" cmp -s "$tmp/inplace/model.safetensors" "$tmp/out/model.safetensors"
+run "$BIN" mtp eval --model "$tmp/inplace" --data "$tmp/text.txt" -T 32 -B 2 --topn 8
+check "the in-place result loads with 4 heads" has "$out" '"heads":4'
+
 
 # a skill dataset folder (prompt + gold response of each train item)
 if "$BIN" synth -c "$SRC/configs/synth/default.yaml" count.train=12 count.test=4 length.min=1280 \

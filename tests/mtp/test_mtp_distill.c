@@ -5,7 +5,9 @@
  * printed as one JSON line. Checks only that both sets learned (acceptance
  * well above untrained heads); which wins is reported, not asserted.
  * SKL_SLOW_SIZE=small scales the step counts down. Not a unit test. */
+#include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,9 @@ static void corpus(int32_t *out, int n, const int32_t *succ, uint64_t seed) {
 }
 
 int main(void) {
+  /* small matrices: one thread (results do not depend on it, see test_mtp) */
+  omp_set_num_threads(1);
+  openblas_set_num_threads(1);
   const char *size = getenv("SKL_SLOW_SIZE");
   bool small = size && !strcmp(size, "small");
   int main_steps = small ? 150 : 400, head_steps = small ? 80 : 250, B = 8, T = 64, K = 3;
