@@ -2,6 +2,7 @@
  * by SFT and GRPO. Not the maths of either. */
 #include "rl/session.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,7 +45,8 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
     snprintf(s->st.phase, sizeof s->st.phase, "%s", o->phase);
     s->st.seed = (uint64_t)c->seed;
   }
-  if ((st = skl_ckpt_load_model(&s->model, from, true, err))) return st;
+  if ((st = skl_ckpt_load_model(&s->model, from, true, err)))
+    return skl_error_prefix(err, "%s model %s", o->resume ? "checkpoint" : "starting", from);
   if ((st = skl_model_grads_alloc(&s->model, err))) return st;
   /* the tokenizer travels with the starting model (checkpoints copy it) */
   s->tokenizer_path = skl_path_join(c->model, "tokenizer.json");
@@ -132,6 +134,8 @@ skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total, bo
     return rl_ckpt_save(s->run_dir, &s->model, &s->opt, &s->st, s->tokenizer_path, c->save_bf16, c->ckpt_keep, err);
   return SKL_OK;
 }
+
+json_t *rl_json_num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 skl_status rl_session_save_final(rl_session *s, skl_error *err) {
   if (s->dist.rank != 0) return SKL_OK;

@@ -76,6 +76,9 @@ int rl_session_peek(rl_session *s, int k);
  * @return SKL_OK or a checkpoint/IO error. */
 skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total_steps, bool *done, skl_error *err);
 
+/* A metrics number: JSON null when not finite (JSON has no NaN). */
+json_t *rl_json_num(double v);
+
 /* Save the final model as RUN/final (rank 0). */
 skl_status rl_session_save_final(rl_session *s, skl_error *err);
 

@@ -124,11 +124,11 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
     }
     s.st.samples_seen += n - dropped;
     double dt = now_s() - t_step;
-    json_t *m = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:i, s:i, s:i, s:f, s:f}", "phase", "sft", "step",
-                          (json_int_t)s.st.step + 1, "loss", red[1] > 0 ? red[0] : 0.0, "lr", lr, "grad_norm", gnorm,
-                          "tokens", red[1], "samples", n - dropped, "cut", cut, "skipped_nonfinite",
-                          (int)(us == SKL_ERR_NUMERIC), "tokens_per_s", (double)B * T / (dt > 0 ? dt : 1e-9),
-                          "step_s", dt);
+    json_t *m = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o, s:o}", "phase", "sft", "step",
+                          (json_int_t)s.st.step + 1, "loss", rl_json_num(red[1] > 0 ? red[0] : 0.0), "lr",
+                          rl_json_num(lr), "grad_norm", rl_json_num(gnorm), "tokens", rl_json_num(red[1]), "samples",
+                          n - dropped, "cut", cut, "skipped_nonfinite", (int)(us == SKL_ERR_NUMERIC), "tokens_per_s",
+                          rl_json_num((double)B * T / (dt > 0 ? dt : 1e-9)), "step_s", rl_json_num(dt));
     if (!m) { st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
     st = rl_session_end_step(&s, m, c->sft_steps, &done, err);
     json_decref(m);

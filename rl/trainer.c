@@ -372,10 +372,19 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
       rl_loss_batch lb = {.n_seqs = nseq, .seq_start = starts, .adv = f_adv, .logp = f_lp, .logp_old = f_lpo,
                           .logp_ref = t->has_ref ? f_lpr : NULL, .mask = f_mask,
                           .global_tokens = counts[0], .global_seqs = counts[1]};
-      if (!st) st = rl_policy_loss(&lo, &lb, f_grad, &ls, err);
-      for (int k = 0; k < nseq && !st; k++)
+      bool bad_loss = false;
+      if (!st) {
+        skl_error le;
+        skl_status ps = rl_policy_loss(&lo, &lb, f_grad, &ls, &le);
+        if (ps == SKL_ERR_NUMERIC) bad_loss = true; /* skipped below, on every rank alike */
+        else if (ps) { *err = le; st = ps; }
+      }
+      for (int k = 0; k < nseq && !st && !bad_loss; k++)
         for (int j = 0; j < local[k]->len; j++) local[k]->grad[j] = f_grad[starts[k] + j];
-      if (!st) st = backward_weighted(t, local, nseq, err);
+      if (!st && !bad_loss) st = backward_weighted(t, local, nseq, err);
+      /* A non-finite loss poisons this rank's gradient: after the all-reduce
+       * every rank sees a non-finite norm and skips the update together. */
+      if (!st && bad_loss) s->model.grad_mem[0] = NAN;
       kl_sum = ls.kl * ls.n_tokens;
     }
     if (!st) st = skl_dist_allreduce_f32(&s->dist, s->model.grad_mem, s->model.n_params, err);
@@ -402,36 +411,37 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
     } else {
       s->st.bad_streak = 0;
     }
+    s->st.samples_seen += (int64_t)counts[2] * G;
   }
   if (!st) {
     double nresp = (double)n_cand * G;
     json_t *m = json_object();
     json_object_set_new(m, "phase", json_string("grpo"));
     json_object_set_new(m, "step", json_integer(s->st.step + 1));
-    json_object_set_new(m, "reward", json_real(rsum / nresp));
-    json_object_set_new(m, "accuracy", json_real(asum / nresp));
+    json_object_set_new(m, "reward", rl_json_num(rsum / nresp));
+    json_object_set_new(m, "accuracy", rl_json_num(asum / nresp));
     json_t *per = json_object();
     for (int i = 0; i < nsk; i++)
-      json_object_set_new(per, sk[i].name, json_pack("{s:f, s:f, s:i}", "reward", sk[i].r / sk[i].n, "accuracy",
-                                                      sk[i].a / sk[i].n, "groups", (int)sk[i].n));
+      json_object_set_new(per, sk[i].name, json_pack("{s:o, s:o, s:i}", "reward", rl_json_num(sk[i].r / sk[i].n),
+                                                      "accuracy", rl_json_num(sk[i].a / sk[i].n), "groups", (int)sk[i].n));
     json_object_set_new(m, "skills", per);
     json_object_set_new(m, "groups_kept", json_integer((json_int_t)counts[2]));
     json_object_set_new(m, "groups_dropped", json_integer(n_cand - (json_int_t)counts[2]));
     json_object_set_new(m, "sampling_rounds", json_integer(rounds));
     json_object_set_new(m, "batch_full", json_boolean((int)counts[2] == P));
-    json_object_set_new(m, "response_len", json_real(lsum[5] / nresp));
-    json_object_set_new(m, "truncation_rate", json_real(tr[0] / nresp));
-    json_object_set_new(m, "clip_frac", json_real(counts[0] > 0 ? lsum[0] / counts[0] : 0));
-    json_object_set_new(m, "kl", json_real(counts[0] > 0 ? lsum[1] / counts[0] : 0));
-    json_object_set_new(m, "entropy", json_real(lsum[3] > 0 ? lsum[2] / lsum[3] : 0));
-    json_object_set_new(m, "pg_loss", json_real(lsum[4]));
-    json_object_set_new(m, "grad_norm", json_real(gnorm));
-    json_object_set_new(m, "lr", json_real(lr));
+    json_object_set_new(m, "response_len", rl_json_num(lsum[5] / nresp));
+    json_object_set_new(m, "truncation_rate", rl_json_num(tr[0] / nresp));
+    json_object_set_new(m, "clip_frac", rl_json_num(counts[0] > 0 ? lsum[0] / counts[0] : 0));
+    json_object_set_new(m, "kl", rl_json_num(counts[0] > 0 ? lsum[1] / counts[0] : 0));
+    json_object_set_new(m, "entropy", rl_json_num(lsum[3] > 0 ? lsum[2] / lsum[3] : 0));
+    json_object_set_new(m, "pg_loss", rl_json_num(lsum[4]));
+    json_object_set_new(m, "grad_norm", rl_json_num(gnorm));
+    json_object_set_new(m, "lr", rl_json_num(lr));
     json_object_set_new(m, "skipped_nonfinite", json_boolean(nonfinite));
     double dt = now_s() - t_start;
-    json_object_set_new(m, "tokens_per_s", json_real(lsum[5] / (dt > 0 ? dt : 1e-9)));
-    json_object_set_new(m, "rollout_s", json_real(t_rollout));
-    json_object_set_new(m, "update_s", json_real(t_update));
+    json_object_set_new(m, "tokens_per_s", rl_json_num(lsum[5] / (dt > 0 ? dt : 1e-9)));
+    json_object_set_new(m, "rollout_s", rl_json_num(t_rollout));
+    json_object_set_new(m, "update_s", rl_json_num(t_update));
     *metrics_out = m;
   }
   free(starts); free(f_adv); free(f_lp); free(f_lpo); free(f_lpr); free(f_mask); free(f_grad);
