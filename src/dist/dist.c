@@ -13,6 +13,14 @@
 #include <mpi.h>
 #endif
 
+#if SKL_HAVE_MPI
+static void finalize_at_exit(void) {
+  int finished = 0;
+  MPI_Finalized(&finished);
+  if (!finished) MPI_Finalize();
+}
+#endif
+
 static bool launched_by_mpirun(void) {
   const char *v = getenv("OMPI_COMM_WORLD_SIZE");
   if (!v) v = getenv("PMI_SIZE");
@@ -27,9 +35,17 @@ skl_status skl_dist_init(skl_dist *d, double timeout_s, skl_error *err) {
   snprintf(d->library, sizeof d->library, "none");
   if (!launched_by_mpirun()) return SKL_OK;
 #if SKL_HAVE_MPI
-  int provided = 0;
-  if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
-    return skl_error_set(err, SKL_ERR_IO, "MPI_Init failed: is this a working MPI launch?");
+  /* MPI starts once per process and ends at exit, so one process may run
+   * several trainings in turn (skillrl ablate under mpirun). */
+  int inited = 0, finished = 0, provided = 0;
+  MPI_Initialized(&inited);
+  MPI_Finalized(&finished);
+  if (finished) return skl_error_set(err, SKL_ERR_STATE, "MPI was already finalized in this process");
+  if (!inited) {
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+      return skl_error_set(err, SKL_ERR_IO, "MPI_Init failed: is this a working MPI launch?");
+    atexit(finalize_at_exit);
+  }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &d->rank);
   MPI_Comm_size(MPI_COMM_WORLD, &d->size);
@@ -156,12 +172,5 @@ void skl_dist_abort(skl_dist *d, int code) {
 }
 
 void skl_dist_finalize(skl_dist *d) {
-#if SKL_HAVE_MPI
-  if (d && d->mpi) {
-    MPI_Finalize();
-    d->mpi = false;
-  }
-#else
-  (void)d;
-#endif
+  if (d) d->mpi = false; /* MPI itself ends at exit (finalize_at_exit) */
 }

@@ -34,7 +34,9 @@ skl_status skl_dist_barrier(skl_dist *d, skl_error *err);
  * left waiting. No-op without MPI. */
 _Noreturn void skl_dist_abort(skl_dist *d, int code);
 
-/* Finalise MPI if we started it. Accepts a zeroed context. */
+/* Release the context. MPI itself is finalised once, at process exit, so a
+ * later skl_dist_init in the same process (the next ablation run) works.
+ * Accepts a zeroed context. */
 void skl_dist_finalize(skl_dist *d);
 
 #endif
