@@ -366,9 +366,14 @@ static skl_status run_gnuplot(const char *script, const char *log, int *status, 
   return SKL_OK;
 }
 
-skl_status eval_correlation_plot(const eval_correlation *c, const char *out_prefix, skl_error *err) {
-  size_t S = c->n_skills, B = c->n_bench;
-  skl_buf dat = {0}, gp = {0}, path = {0};
+/* Write PREFIX.dat and PREFIX.gp (made by body, which appends the plot
+ * commands after the terminal/output lines), run gnuplot (pngcairo, else
+ * png) into PREFIX.png, its messages in PREFIX.log. */
+typedef int (*gp_body_fn)(skl_buf *gp, const char *f_dat, const void *ctx);
+
+static skl_status gp_render(const char *out_prefix, const skl_buf *dat, int width, int height, gp_body_fn body,
+                            const void *ctx, skl_error *err) {
+  skl_buf gp = {0}, path = {0};
   skl_status st = SKL_OK;
   char *f_dat = NULL, *f_gp = NULL, *f_png = NULL, *f_log = NULL;
   int bad = 0;
@@ -379,44 +384,15 @@ skl_status eval_correlation_plot(const eval_correlation *c, const char *out_pref
   if (skl_buf_printf(&path, "%s.png", out_prefix) || !(f_png = strdup(path.data))) goto nomem;
   skl_buf_clear(&path);
   if (skl_buf_printf(&path, "%s.log", out_prefix) || !(f_log = strdup(path.data))) goto nomem;
-  /* matrix: one line per skill row, one column per benchmark; NaN undefined */
-  for (size_t s = 0; s <= S; s++) {
-    for (size_t b = 0; b <= B; b++) {
-      double r = c->rho[s * (B + 1) + b];
-      bad |= isnan(r) ? skl_buf_printf(&dat, "%sNaN", b ? " " : "") : skl_buf_printf(&dat, "%s%.6f", b ? " " : "", r);
-    }
-    bad |= skl_buf_puts(&dat, "\n");
-  }
-  if (bad) goto nomem;
-  st = skl_fs_write_atomic(f_dat, dat.data, dat.len, err);
+  st = skl_fs_write_atomic(f_dat, dat->data ? dat->data : "", dat->len, err);
   if (st) goto done;
-  int width = 220 + 110 * (int)(B + 1), height = 160 + 45 * (int)(S + 1);
   for (int attempt = 0; attempt < 2; attempt++) {
     skl_buf_clear(&gp);
-    bad = skl_buf_printf(&gp, "set terminal %s noenhanced size %d,%d\nset output ", attempt ? "png" : "pngcairo", width, height);
+    bad = skl_buf_printf(&gp, "set terminal %s noenhanced size %d,%d\nset output ", attempt ? "png" : "pngcairo",
+                         width, height);
     bad |= gp_quote(&gp, f_png);
-    bad |= skl_buf_printf(&gp,
-                          "\nset title 'Spearman rho: skill probes vs benchmarks (%zu models)'\n"
-                          "unset key\nset view map\nset cbrange [-1:1]\nset cblabel 'rho'\n"
-                          "set palette defined (-1 '#b2182b', 0 '#f7f7f7', 1 '#2166ac')\n"
-                          "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset xtics rotate by 25 right\nset xtics (",
-                          c->n_models, B, S);
-    for (size_t b = 0; b <= B; b++) {
-      bad |= skl_buf_puts(&gp, b ? ", " : "");
-      bad |= gp_quote(&gp, col_name(c, b));
-      bad |= skl_buf_printf(&gp, " %zu", b);
-    }
-    bad |= skl_buf_puts(&gp, ")\nset ytics (");
-    for (size_t s = 0; s <= S; s++) {
-      bad |= skl_buf_puts(&gp, s ? ", " : "");
-      bad |= gp_quote(&gp, row_name(c, s));
-      bad |= skl_buf_printf(&gp, " %zu", s);
-    }
-    bad |= skl_buf_puts(&gp, ")\nplot ");
-    bad |= gp_quote(&gp, f_dat);
-    bad |= skl_buf_puts(&gp, " matrix with image, ");
-    bad |= gp_quote(&gp, f_dat);
-    bad |= skl_buf_puts(&gp, " matrix using 1:2:($3 == $3 ? sprintf('%.2f', $3) : 'n/a') with labels\n");
+    bad |= skl_buf_puts(&gp, "\n");
+    bad |= body(&gp, f_dat, ctx);
     if (bad) goto nomem;
     st = skl_fs_write_atomic(f_gp, gp.data, gp.len, err);
     if (st) goto done;
@@ -437,7 +413,127 @@ skl_status eval_correlation_plot(const eval_correlation *c, const char *out_pref
 nomem:
   st = NOMEM(err);
 done:
-  skl_buf_free(&dat); skl_buf_free(&gp); skl_buf_free(&path);
+  skl_buf_free(&gp); skl_buf_free(&path);
   free(f_dat); free(f_gp); free(f_png); free(f_log);
+  return st;
+}
+
+typedef struct {
+  size_t rows, cols;
+  const char *const *row_names, *const *col_names;
+  const char *title, *cblabel;
+  double lo, hi;
+} heat_ctx;
+
+static int heat_body(skl_buf *gp, const char *f_dat, const void *vc) {
+  const heat_ctx *h = vc;
+  int bad = skl_buf_puts(gp, "set title ");
+  bad |= gp_quote(gp, h->title);
+  bad |= skl_buf_printf(gp, "\nunset key\nset view map\nset cbrange [%g:%g]\nset cblabel ", h->lo, h->hi);
+  bad |= gp_quote(gp, h->cblabel);
+  bad |= skl_buf_printf(gp,
+                        "\nset palette defined (%g '#b2182b', %g '#f7f7f7', %g '#2166ac')\n"
+                        "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset xtics rotate by 25 right\nset xtics (",
+                        h->lo, (h->lo + h->hi) / 2, h->hi, h->cols - 1, h->rows - 1);
+  for (size_t b = 0; b < h->cols; b++) {
+    bad |= skl_buf_puts(gp, b ? ", " : "");
+    bad |= gp_quote(gp, h->col_names[b]);
+    bad |= skl_buf_printf(gp, " %zu", b);
+  }
+  bad |= skl_buf_puts(gp, ")\nset ytics (");
+  for (size_t s = 0; s < h->rows; s++) {
+    bad |= skl_buf_puts(gp, s ? ", " : "");
+    bad |= gp_quote(gp, h->row_names[s]);
+    bad |= skl_buf_printf(gp, " %zu", s);
+  }
+  bad |= skl_buf_puts(gp, ")\nplot ");
+  bad |= gp_quote(gp, f_dat);
+  bad |= skl_buf_puts(gp, " matrix with image, ");
+  bad |= gp_quote(gp, f_dat);
+  bad |= skl_buf_puts(gp, " matrix using 1:2:($3 == $3 ? sprintf('%.2f', $3) : 'n/a') with labels\n");
+  return bad;
+}
+
+skl_status eval_plot_heatmap(const double *m, size_t rows, size_t cols, const char *const *row_names,
+                             const char *const *col_names, const char *title, const char *cblabel, double lo,
+                             double hi, const char *out_prefix, skl_error *err) {
+  if (!rows || !cols) return skl_error_set(err, SKL_ERR_INVALID, "heatmap %s: nothing to plot", out_prefix);
+  skl_buf dat = {0};
+  int bad = 0;
+  for (size_t s = 0; s < rows; s++) { /* one line per row; NaN undefined */
+    for (size_t b = 0; b < cols; b++) {
+      double r = m[s * cols + b];
+      bad |= isnan(r) ? skl_buf_printf(&dat, "%sNaN", b ? " " : "") : skl_buf_printf(&dat, "%s%.6f", b ? " " : "", r);
+    }
+    bad |= skl_buf_puts(&dat, "\n");
+  }
+  if (bad) { skl_buf_free(&dat); return NOMEM(err); }
+  heat_ctx h = {rows, cols, row_names, col_names, title, cblabel, lo, hi};
+  skl_status st = gp_render(out_prefix, &dat, 220 + 110 * (int)cols, 160 + 45 * (int)rows, heat_body, &h, err);
+  skl_buf_free(&dat);
+  return st;
+}
+
+typedef struct {
+  size_t groups, series;
+  const char *const *series_names;
+  const char *title, *ylabel;
+} bar_ctx;
+
+static int bar_body(skl_buf *gp, const char *f_dat, const void *vc) {
+  const bar_ctx *b = vc;
+  int bad = skl_buf_puts(gp, "set title ");
+  bad |= gp_quote(gp, b->title);
+  bad |= skl_buf_puts(gp, "\nset ylabel ");
+  bad |= gp_quote(gp, b->ylabel);
+  bad |= skl_buf_puts(gp, "\nset style data histograms\nset style histogram clustered gap 1\n"
+                          "set style fill solid 0.8 border -1\nset xtics rotate by 25 right\nset grid ytics\n"
+                          "set key outside right top\nset xzeroaxis lt -1\nplot ");
+  for (size_t k = 0; k < b->series; k++) {
+    bad |= skl_buf_puts(gp, k ? ", '' " : "");
+    if (!k) bad |= gp_quote(gp, f_dat);
+    bad |= skl_buf_printf(gp, " using %zu:xtic(1) title ", k + 2);
+    bad |= gp_quote(gp, b->series_names[k]);
+  }
+  bad |= skl_buf_puts(gp, "\n");
+  return bad;
+}
+
+skl_status eval_plot_bars(const double *v, size_t groups, size_t series, const char *const *group_names,
+                          const char *const *series_names, const char *title, const char *ylabel,
+                          const char *out_prefix, skl_error *err) {
+  if (!groups || !series) return skl_error_set(err, SKL_ERR_INVALID, "bar chart %s: nothing to plot", out_prefix);
+  skl_buf dat = {0};
+  int bad = 0;
+  for (size_t g = 0; g < groups; g++) {
+    bad |= skl_buf_puts(&dat, "\"");
+    for (const char *p = group_names[g]; *p; p++) bad |= skl_buf_printf(&dat, "%c", *p == '"' ? '\'' : *p);
+    bad |= skl_buf_puts(&dat, "\"");
+    for (size_t k = 0; k < series; k++) {
+      double x = v[g * series + k];
+      bad |= isnan(x) ? skl_buf_puts(&dat, " NaN") : skl_buf_printf(&dat, " %.6f", x);
+    }
+    bad |= skl_buf_puts(&dat, "\n");
+  }
+  if (bad) { skl_buf_free(&dat); return NOMEM(err); }
+  bar_ctx b = {groups, series, series_names, title, ylabel};
+  skl_status st = gp_render(out_prefix, &dat, 260 + 90 * (int)(groups * series), 480, bar_body, &b, err);
+  skl_buf_free(&dat);
+  return st;
+}
+
+skl_status eval_correlation_plot(const eval_correlation *c, const char *out_prefix, skl_error *err) {
+  size_t S = c->n_skills + 1, B = c->n_bench + 1;
+  const char **rn = calloc(S, sizeof *rn), **cn = calloc(B, sizeof *cn);
+  skl_buf title = {0};
+  skl_status st = SKL_OK;
+  if (!rn || !cn || skl_buf_printf(&title, "Spearman rho: skill probes vs benchmarks (%zu models)", c->n_models))
+    st = NOMEM(err);
+  for (size_t s = 0; !st && s < S; s++) rn[s] = row_name(c, s);
+  for (size_t b = 0; !st && b < B; b++) cn[b] = col_name(c, b);
+  if (!st) st = eval_plot_heatmap(c->rho, S, B, rn, cn, title.data, "rho", -1, 1, out_prefix, err);
+  free(rn);
+  free(cn);
+  skl_buf_free(&title);
   return st;
 }

@@ -70,4 +70,17 @@ skl_status eval_correlation_write_json(const eval_correlation *c, const char *pa
  *         fails (message: its last output lines) */
 skl_status eval_correlation_plot(const eval_correlation *c, const char *out_prefix, skl_error *err);
 
+/* The same heatmap for any matrix m[rows][cols] (NaN: "n/a"), colour range
+ * [lo, hi] from red through white to blue (e.g. probe change per removed
+ * skill in `skillrl ablate`). Files and errors as eval_correlation_plot. */
+skl_status eval_plot_heatmap(const double *m, size_t rows, size_t cols, const char *const *row_names,
+                             const char *const *col_names, const char *title, const char *cblabel, double lo,
+                             double hi, const char *out_prefix, skl_error *err);
+
+/* Clustered bar chart: v[groups][series], one cluster per group (x axis),
+ * one coloured bar per series (key). Files and errors as above. */
+skl_status eval_plot_bars(const double *v, size_t groups, size_t series, const char *const *group_names,
+                          const char *const *series_names, const char *title, const char *ylabel,
+                          const char *out_prefix, skl_error *err);
+
 #endif

@@ -8,6 +8,8 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "core/fs.h"
+#include "eval/ablate.h"
+#include "eval/run.h"
 #include "model/model_config.h"
 #include "rl/config.h"
 #include "synth/config.h"
@@ -22,7 +24,8 @@ static const kind_entry kinds[] = {
     {"synth", synth_cfg_schema},
     {"model", skl_model_cfg_schema},
     {"train", rl_train_schema},
-    /* eval, ablate: add {"KIND", getter} when their schemas land */
+    {"eval", eval_cfg_schema},
+    {"ablate", eval_ablate_schema},
     {NULL, NULL},
 };
 

@@ -245,7 +245,21 @@ static void test_score_errors(void) {
   CHECK(truncate("trunc.jsonl.zst", 20) == 0); /* cut inside the frame */
   expect_fail("eval score --data trunc.jsonl.zst --predictions p_missing.jsonl", 1, "trunc.jsonl.zst", "truncated");
   expect_fail("eval bogus", 2, "unknown subcommand 'bogus'", NULL);
-  expect_fail("eval -c x.yaml --model m", 2, "not implemented yet", "issue 6");
+  expect_fail("eval -c x.yaml --model m", 2, "x.yaml", "cannot open");
+  expect_fail("eval --model m", 2, "-c CONFIG and --model DIR are required", NULL);
+  put("e.yaml", "kind: eval\nmax_nwe: 3\n");
+  expect_fail("eval -c e.yaml --model m", 2, "e.yaml:2:1: unknown key 'max_nwe'", "did you mean 'max_new'");
+  put("e2.yaml", "kind: eval\nbenchmarks: [x=none.jsonl]\n");
+  expect_fail("eval -c e2.yaml --model no_such_model", 1, "no_such_model", NULL);
+  expect_fail("eval general", 2, "-o DIR is required", NULL);
+  expect_fail("eval general -o gen --length 10", 2, "--length in [64", NULL);
+  expect_fail("eval general -o gen --tasks qa,xx --length 200", 1, "unknown task 'xx'", NULL);
+  CHECK(run("eval general -o gen --count 2 --length 300 --tasks qa,vt") == 0);
+  CHECK_CONTAINS(out_buf, "wrote 4 records to gen/general.jsonl");
+  CHECK(run("eval --help") == 0);
+  CHECK_CONTAINS(out_buf, "eval general -o DIR");
+  CHECK(run("eval run --help") == 0);
+  CHECK_CONTAINS(out_buf, "sample.temperature");
   CHECK(run("eval score --help") == 0);
   CHECK_CONTAINS(out_buf, "--predictions FILE");
 }
