@@ -28,6 +28,9 @@ static double sgemm_peak(void) {
   }
   for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
   double best = 0;
+  /* OpenBLAS's own threading on all our threads: the best it can do */
+  int bt = openblas_get_num_threads();
+  openblas_set_num_threads(skl_sys_threads());
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1, a, n, b, n, 0, c, n);
   for (int r = 0; r < 3; r++) {
     double t0 = skl_time_now();
@@ -35,6 +38,7 @@ static double sgemm_peak(void) {
     double dt = skl_time_now() - t0, g = 2.0 * n * n * n / dt / 1e9;
     best = g > best ? g : best;
   }
+  openblas_set_num_threads(bt);
   free(a), free(b), free(c);
   return best;
 }
@@ -44,10 +48,9 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Where the Python peer lives: $SKL_SOURCE_ROOT, else the folder above the
+/* A file of the source tree: $SKL_SOURCE_ROOT/REL, else REL above the
  * binary's build folder. */
-static bool peer_script(char *out, size_t n) {
-  const char *rel = "tests/model/torch_train_peer.py";
+static bool source_file(const char *rel, char *out, size_t n) {
   const char *src = getenv("SKL_SOURCE_ROOT");
   if (src) {
     snprintf(out, n, "%s/%s", src, rel);
@@ -69,7 +72,7 @@ static bool peer_script(char *out, size_t n) {
 
 static double run_peer(const skl_model_config *c, int B, int T, int steps, int threads) {
   char script[PATH_MAX + 64], cmd[PATH_MAX + 512];
-  if (!peer_script(script, sizeof script)) {
+  if (!source_file("tests/model/torch_train_peer.py", script, sizeof script)) {
     fprintf(stderr, "skillrl bench train: cannot find tests/model/torch_train_peer.py (set SKL_SOURCE_ROOT)\n");
     return -1;
   }
@@ -92,14 +95,15 @@ static double run_peer(const skl_model_config *c, int B, int T, int steps, int t
 
 int skl_bench_train(int argc, char **argv) {
   const char *model_cfg = NULL, *peer = NULL;
-  int64_t B = 4, T = 1024, steps = 3, threads = 0;
+  int64_t B = 4, T = 1024, steps = 3, threads = 0, warmup = 1;
   bool recompute = false;
   const skl_arg_opt opts[] = {
       {"model-config", 'm', SKL_ARG_STR, &model_cfg, "MODEL_CONFIG",
        "configs/model/NAME.yaml (default: configs/model/ref5m.yaml)"},
       {"batch", 'B', SKL_ARG_INT, &B, "N", "rows per step (default 4)"},
       {"seq", 'T', SKL_ARG_INT, &T, "N", "tokens per row (default 1024)"},
-      {"steps", 0, SKL_ARG_INT, &steps, "N", "timed steps after one warm-up step (default 3)"},
+      {"steps", 0, SKL_ARG_INT, &steps, "N", "timed steps (default 3)"},
+      {"warmup", 0, SKL_ARG_INT, &warmup, "N", "untimed steps first (default 1)"},
       {"threads", 0, SKL_ARG_INT, &threads, "N", "OpenMP and OpenBLAS threads (default: OMP_NUM_THREADS)"},
       {"recompute", 0, SKL_ARG_FLAG, &recompute, NULL, "recompute activations per layer in the backward"},
       {"peer", 0, SKL_ARG_STR, &peer, "torch", "also time plain PyTorch on the same config"},
@@ -113,8 +117,8 @@ int skl_bench_train(int argc, char **argv) {
   int npos = 0;
   int rc = skl_args_parse(&spec, argc, argv, &npos);
   if (rc) return rc == 1 ? 0 : 2;
-  if (B < 1 || T < 1 || steps < 1 || B * T > (int64_t)1 << 30) {
-    fprintf(stderr, "skillrl bench train: -B, -T and --steps must be >= 1\n");
+  if (B < 1 || T < 1 || steps < 1 || warmup < 0 || B * T > (int64_t)1 << 30) {
+    fprintf(stderr, "skillrl bench train: -B, -T and --steps must be >= 1, --warmup >= 0\n");
     return 2;
   }
   if (peer && strcmp(peer, "torch")) {
@@ -130,7 +134,12 @@ int skl_bench_train(int argc, char **argv) {
   if (skl_blas_warning(warn, sizeof warn)) fprintf(stderr, "%s\n", warn);
   skl_model_config cfg;
   skl_error err = {0};
-  const char *path = model_cfg ? model_cfg : "configs/model/ref5m.yaml";
+  char defpath[PATH_MAX + 64];
+  const char *path = model_cfg;
+  if (!path) {
+    path = "configs/model/ref5m.yaml";
+    if (!skl_fs_exists(path) && source_file(path, defpath, sizeof defpath)) path = defpath;
+  }
   if (skl_model_cfg_load(path, argv + 1, npos, &cfg, NULL, &err)) return skl_cli_fail("bench train", err.msg);
   skl_model m;
   skl_acts a;
@@ -154,14 +163,14 @@ int skl_bench_train(int argc, char **argv) {
   double t_total = 0, loss = 0;
   double *times = malloc(sizeof(double) * (size_t)steps);
   if (!times) return skl_cli_fail("bench train", "out of memory");
-  for (int s = 0; s <= steps; s++) {
+  for (int s = 1 - (int)warmup; s <= steps; s++) {
     double t0 = skl_time_now();
     skl_step_stats st;
     skl_model_zero_grad(&m);
     if (skl_model_step(&m, &a, &b, true, &st, &err) || skl_adamw_step(&opt, &m, 1e-4, NULL, &err))
       return skl_cli_fail("bench train", err.msg);
     double dt = skl_time_now() - t0;
-    if (s > 0) { /* step 0 warms caches and pages */
+    if (s > 0) { /* steps <= 0 warm caches and pages */
       t_total += dt;
       times[s - 1] = dt;
     }
@@ -185,6 +194,9 @@ int skl_bench_train(int argc, char **argv) {
   skl_benchjson_num(&j, "sgemm_peak_gflops", peak);
   skl_benchjson_num(&j, "peak_rss_mb", skl_peak_rss_mb());
   skl_benchjson_str(&j, "blas_core", skl_blas_core());
+  /* planned memory: params + grads + AdamW moments, and the activations */
+  skl_benchjson_num(&j, "state_mb", 16.0 * m.n_params / (1 << 20));
+  skl_benchjson_num(&j, "acts_mb", 4.0 * a.n_floats / (1 << 20));
   skl_benchjson_int(&j, "B", B);
   skl_benchjson_int(&j, "T", T);
   skl_benchjson_int(&j, "steps", steps);

@@ -8,6 +8,7 @@
  * a few [TILE, TILE] buffers exist, so memory is linear in T. */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,25 @@ typedef struct {
   float acc[TILE * 256]; /* forward: output accumulator [TILE, HD]; backward: dk/dq tile */
   float acc2[TILE * 256]; /* backward: dv tile */
 } tile_buf;
+
+size_t skl_attn_work_floats(int threads) {
+  return (size_t)(threads > 0 ? threads : 1) * (sizeof(tile_buf) / sizeof(float));
+}
+
+/* This thread's tile buffer: a slice of s->work, or a fresh allocation
+ * (*owned set) when the caller gave none or too few threads' worth. */
+static tile_buf *tile_get(const skl_attn_shape *s, bool *owned) {
+  int t = omp_get_thread_num();
+  size_t per = sizeof(tile_buf) / sizeof(float);
+  if (s->work && (size_t)(t + 1) * per <= s->work_floats) {
+    *owned = false;
+    return (tile_buf *)(void *)(s->work + (size_t)t * per);
+  }
+  *owned = true;
+  tile_buf *tb = malloc(sizeof *tb);
+  SKL_ASSERT(tb);
+  return tb;
+}
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int imax(int a, int b) { return a > b ? a : b; }
@@ -88,8 +108,8 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
   openblas_set_num_threads(1);
 #pragma omp parallel if (SKL_PAR((size_t)Tq * s->Tk * NH * HD / 64))
   {
-    tile_buf *tb = malloc(sizeof *tb);
-    SKL_ASSERT(tb);
+    bool owned;
+    tile_buf *tb = tile_get(s, &owned);
     float m[TILE], l[TILE];
 #pragma omp for collapse(2) schedule(dynamic, 1)
     for (int h = 0; h < NH; h++)
@@ -144,7 +164,7 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
           lse[(size_t)h * Tq + i0 + ii] = l[ii] > 0.0f ? m[ii] + logf(l[ii]) : -INFINITY;
         }
       }
-    free(tb);
+    if (owned) free(tb);
   }
   openblas_set_num_threads(blas_threads);
 }
@@ -225,8 +245,8 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
   if (dk || dv) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
-      tile_buf *tb = malloc(sizeof *tb);
-      SKL_ASSERT(tb);
+      bool owned;
+      tile_buf *tb = tile_get(s, &owned);
 #pragma omp for collapse(2) schedule(dynamic, 1)
       for (int kh = 0; kh < NKV; kh++)
         for (int kt = 0; kt < nkt; kt++) {
@@ -261,15 +281,15 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
             }
           }
         }
-      free(tb);
+      if (owned) free(tb);
     }
   }
   /* pass B: each task owns one head's query tile -> dq */
   if (dq) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
-      tile_buf *tb = malloc(sizeof *tb);
-      SKL_ASSERT(tb);
+      bool owned;
+      tile_buf *tb = tile_get(s, &owned);
 #pragma omp for collapse(2) schedule(dynamic, 1)
       for (int h = 0; h < NH; h++)
         for (int qt = 0; qt < nqt; qt++) {
@@ -293,7 +313,7 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
             for (int d = 0; d < HD; d++) o[d] += dqa[ii * HD + d];
           }
         }
-      free(tb);
+      if (owned) free(tb);
     }
   }
   openblas_set_num_threads(blas_threads);

@@ -13,12 +13,33 @@
 void skl_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
   CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-  /* Outside a parallel region OpenBLAS threads the call itself (it splits M
-   * and N, never K, so results do not depend on the thread count); inside
-   * one (attention tiles) each OpenMP thread runs its own single-threaded call. */
-  int want = omp_in_parallel() || (double)M * N * K < 4194304.0 ? 1 : omp_get_max_threads();
-  if (openblas_get_num_threads() != want) openblas_set_num_threads(want);
-  cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  /* One level of parallelism: OpenBLAS stays at one thread and OpenMP runs
+   * blocks of the larger output dimension. Block sizes come from the shape
+   * alone, so every element is computed by the same single-threaded call
+   * whatever the thread count (OpenBLAS's own threading is not
+   * deterministic across thread counts). */
+  if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+  bool split_m = M >= N;
+  int D = split_m ? M : N;
+  int blk = (D / 8 + 15) & ~15;
+  blk = blk < 128 ? 128 : blk;
+  int nb = (D + blk - 1) / blk;
+  if (nb < 2 || omp_in_parallel() || (double)M * N * K < 4194304.0) {
+    cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int b = 0; b < nb; b++) {
+    int d0 = b * blk, dd = D - d0 < blk ? D - d0 : blk;
+    if (split_m) {
+      const float *Ab = ta ? A + d0 : A + (size_t)d0 * lda;
+      cblas_sgemm(CblasRowMajor, TA, TB, dd, N, K, alpha, Ab, lda, B, ldb, beta,
+                  C + (size_t)d0 * ldc, ldc);
+    } else {
+      const float *Bb = tb ? B + (size_t)d0 * ldb : B + d0;
+      cblas_sgemm(CblasRowMajor, TA, TB, M, dd, K, alpha, A, lda, Bb, ldb, beta, C + d0, ldc);
+    }
+  }
 }
 
 /* Column blocks: reductions over rows (dw of a norm, bias grads, embedding

@@ -108,7 +108,14 @@ typedef struct {
   const int32_t *k_doc; /* [Tk] */
   float scale;         /* usually 1/sqrt(HD) */
   size_t q_stride, k_stride, v_stride, o_stride; /* floats between rows */
+  float *work;         /* optional: skl_attn_work_floats() floats of per-thread
+                        * tile buffers, so no call allocates; NULL: each call
+                        * allocates its own (fine outside training steps) */
+  size_t work_floats;
 } skl_attn_shape;
+
+/* Floats of tile buffers for up to `threads` OpenMP threads. */
+size_t skl_attn_work_floats(int threads);
 
 /* out[Tq, NH, HD], lse[NH, Tq] (overwritten). */
 void skl_attn_forward(float *out, float *lse, const float *q, const float *k, const float *v,

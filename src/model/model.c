@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,7 +137,7 @@ skl_status skl_model_init(skl_model *m, const skl_model_config *cfg, skl_error *
   m->cfg = *cfg;
   m->n_params = skl_model_param_count(cfg);
   m->param_mem = calloc(m->n_params, sizeof(float));
-  int max_tensors = 3 + 13 * cfg->n_layers;
+  int max_tensors = 3 + 14 * cfg->n_layers; /* embed, norm, lm_head; 14 per layer at most */
   m->tensors = calloc((size_t)max_tensors, sizeof *m->tensors);
   m->inv_freq = calloc((size_t)cfg->head_dim / 2, sizeof(float));
   if (!m->param_mem || !m->tensors || !m->inv_freq) {
@@ -249,6 +250,8 @@ static size_t acts_slice(const skl_model_config *c, int B, int T, bool recompute
   TAKE(dgate, N * FF);
   TAKE(dup, N * FF);
   TAKE(dact, N * FF);
+  a->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
+  TAKE(attn_work, a->attn_work_floats);
   size_t sa = NH * (size_t)T, sc = skl_ce_scratch_floats(c->vocab_size, c->hidden_size);
   a->scratch_floats = sa > sc ? sa : sc;
   TAKE(scratch, a->scratch_floats);
@@ -296,8 +299,10 @@ typedef struct {
 /* pointer to layer-slot activations: stored slot for layer l */
 #define SLOT(a, field, l, width) ((a)->field + (size_t)((a)->recompute ? 0 : (l)) * (a)->N * (width))
 
-static skl_attn_shape attn_shape(const skl_model_config *c, int T) {
+static skl_attn_shape attn_shape(const skl_model_config *c, const skl_acts *a, int T) {
   skl_attn_shape s = {0};
+  s.work = a->attn_work;
+  s.work_floats = a->attn_work_floats;
   s.Tq = s.Tk = T;
   s.NH = c->n_heads;
   s.NKV = c->n_kv_heads;
@@ -337,7 +342,7 @@ static void layer_forward(skl_model *m, skl_acts *a, const run_shape *r, int l) 
   }
   skl_rope_forward(q, a->rope, N, NH, HD, QD);
   skl_rope_forward(k, a->rope, N, NKV, HD, KD);
-  skl_attn_shape s = attn_shape(c, r->T);
+  skl_attn_shape s = attn_shape(c, a, r->T);
   for (int b = 0; b < r->B; b++) {
     size_t t0 = (size_t)b * r->T;
     s.q_doc = s.k_doc = r->doc ? r->doc + t0 : NULL;
@@ -389,7 +394,7 @@ static void layer_backward(skl_model *m, skl_acts *a, const run_shape *r, int l)
   memset(a->dq, 0, (size_t)N * QD * sizeof(float));
   memset(a->dk, 0, (size_t)N * KD * sizeof(float));
   memset(a->dv, 0, (size_t)N * KD * sizeof(float));
-  skl_attn_shape s = attn_shape(c, r->T);
+  skl_attn_shape s = attn_shape(c, a, r->T);
   for (int b = 0; b < r->B; b++) {
     size_t t0 = (size_t)b * r->T;
     s.q_doc = s.k_doc = r->doc ? r->doc + t0 : NULL;

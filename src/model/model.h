@@ -155,6 +155,9 @@ typedef struct {
   float *dgate;      /* [N, FF] */
   float *dup;        /* [N, FF] */
   float *dact;       /* [N, FF] */
+  float *attn_work;  /* per-thread attention tiles (skl_attn_work_floats) for
+                      * the OpenMP thread count at init */
+  size_t attn_work_floats;
   float *scratch;    /* attention + cross-entropy scratch */
   size_t scratch_floats;
   float *mem;        /* the one allocation */
@@ -176,8 +179,8 @@ typedef struct {
   double sum_logp;  /* over those tokens */
 } skl_step_stats;
 
-/* Forward of a batch (b->B <= a->B, b->T == a->T, or b->T <= a->T with
- * B == 1). Fills a->logp / a->entropy / a->coef and stats. If backward is
+/* Forward of a batch that fits the activations (b->T <= a->T and
+ * b->B * b->T <= a->B * a->T). Fills a->logp / a->entropy / a->coef and stats. If backward is
  * true, also runs the whole backward and ACCUMULATES into m->g (call
  * skl_model_zero_grad first; several calls accumulate micro-batches). The
  * output projection and cross-entropy run fused in chunks, so no [N, V]

@@ -36,9 +36,9 @@ static inline float skl_expf(float x) {
   return p * sc;
 }
 
-/* C[M, N] = alpha * op(A) @ op(B) + beta * C (row-major, cblas semantics)
- * with OpenBLAS set to the OpenMP thread count outside parallel regions and
- * to one thread inside them (one level of parallelism at a time). */
+/* C[M, N] = alpha * op(A) @ op(B) + beta * C (row-major, cblas semantics),
+ * parallel over OpenMP threads in shape-determined blocks with OpenBLAS at
+ * one thread: results do not depend on the thread count. */
 void skl_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc);
 

@@ -143,23 +143,24 @@ static inline void xadd_ints(xfile *x, const char *name, const int32_t *v, size_
 
 static inline int xwrite(xfile *x, const char *path, const char *config_json, int B, int T) {
   char *hdr = malloc(1 << 20);
+  if (!hdr) return -1;
   size_t len = 0, off = 0;
-  len += (size_t)sprintf(hdr + len, "{\"__metadata__\":{\"config\":\"");
+  len += (size_t)snprintf(hdr + len, ((size_t)1 << 20) - len, "{\"__metadata__\":{\"config\":\"");
   for (const char *c = config_json; *c; c++) {
     if (*c == '"') hdr[len++] = '\\';
     hdr[len++] = *c;
   }
-  len += (size_t)sprintf(hdr + len, "\",\"B\":\"%d\",\"T\":\"%d\"}", B, T);
+  len += (size_t)snprintf(hdr + len, ((size_t)1 << 20) - len, "\",\"B\":\"%d\",\"T\":\"%d\"}", B, T);
   for (int i = 0; i < x->n; i++) {
     xentry *e = &x->e[i];
     size_t numel = (size_t)e->shape[0] * (e->ndim > 1 ? (size_t)e->shape[1] : 1);
     if (e->ndim == 1)
-      len += (size_t)sprintf(hdr + len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],", e->name,
+      len += (size_t)snprintf(hdr + len, ((size_t)1 << 20) - len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],", e->name,
                              (long long)e->shape[0]);
     else
-      len += (size_t)sprintf(hdr + len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],", e->name,
+      len += (size_t)snprintf(hdr + len, ((size_t)1 << 20) - len, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],", e->name,
                              (long long)e->shape[0], (long long)e->shape[1]);
-    len += (size_t)sprintf(hdr + len, "\"data_offsets\":[%zu,%zu]}", off, off + numel * 4);
+    len += (size_t)snprintf(hdr + len, ((size_t)1 << 20) - len, "\"data_offsets\":[%zu,%zu]}", off, off + numel * 4);
     off += numel * 4;
   }
   hdr[len++] = '}';

@@ -2,7 +2,7 @@
 """Plain-PyTorch reference of skillrl's decoder (llama, qwen2, qwen3) for the
 model tests. Not transformers: the same formulas, written out, in float64.
 
-Usage: ref_model.py EXCHANGE.safetensors
+Usage: ref_model.py EXCHANGE.safetensors...
 The file (written by tests/model/test_model_ref.c) holds the config as JSON in
 __metadata__["config"], the weights under their Hugging Face names, the batch
 (batch.tokens, batch.targets, batch.pos, batch.doc as F32-coded ints,
@@ -144,8 +144,9 @@ def forward(cfg, W, tokens, pos, doc, B, T):
     return x @ head.T
 
 
-def main():
-    meta, T_ = read_safetensors(sys.argv[1])
+def check_file(path):
+    """@return True if skillrl's results in PATH match the reference."""
+    meta, T_ = read_safetensors(path)
     cfg = json.loads(meta["config"])
     B, T = int(meta["B"]), int(meta["T"])
     W = {n: torch.tensor(a, dtype=torch.float64, requires_grad=True)
@@ -189,11 +190,17 @@ def main():
     for n in T_:
         if n.startswith("grad.") and n[5:] not in W:
             failed.append("grad %s: skillrl has a gradient for an unknown tensor" % n)
+    print("== %s (B=%d T=%d)" % (meta.get("label", path), B, T))
     for kind, (err, name) in sorted(worst.items()):
         print("%-8s worst relative error %.3g (%s), tolerance %.1g" % (kind, err, name, TOL[kind]))
     for f in failed[:20]:
         print("FAIL", f)
-    sys.exit(1 if failed else 0)
+    return not failed
+
+
+def main():
+    ok = [check_file(p) for p in sys.argv[1:]]
+    sys.exit(0 if ok and all(ok) else 1)
 
 
 if __name__ == "__main__":

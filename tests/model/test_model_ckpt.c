@@ -24,10 +24,12 @@ static void write_text(const char *path, const char *text) {
 
 /* tokenizer.json with ids 0..n-1 */
 static void write_tokenizer(const char *path, int n) {
-  char *buf = malloc(64 + 24 * (size_t)n), *p = buf;
-  p += sprintf(p, "{\"model\":{\"type\":\"BPE\",\"vocab\":{");
-  for (int i = 0; i < n - 1; i++) p += sprintf(p, "%s\"t%d\":%d", i ? "," : "", i, i);
-  p += sprintf(p, "}},\"added_tokens\":[{\"id\":%d,\"content\":\"<eos>\"}]}", n - 1);
+  size_t cap = 64 + 24 * (size_t)n, len = 0;
+  char *buf = malloc(cap);
+  SKL_ASSERT(buf);
+  len += (size_t)snprintf(buf + len, cap - len, "{\"model\":{\"type\":\"BPE\",\"vocab\":{");
+  for (int i = 0; i < n - 1; i++) len += (size_t)snprintf(buf + len, cap - len, "%s\"t%d\":%d", i ? "," : "", i, i);
+  snprintf(buf + len, cap - len, "}},\"added_tokens\":[{\"id\":%d,\"content\":\"<eos>\"}]}", n - 1);
   write_text(path, buf);
   free(buf);
 }
@@ -225,6 +227,15 @@ static void test_cli_init(void) {
   snprintf(args, sizeof args, "model init -c %s/configs/model/ref5m.yaml -o %s/init3 num_attention_heads=7", src, root);
   CHECK(run(args, out, sizeof out) == 1);
   CHECK_CONTAINS(out, "num_attention_heads");
+  /* bench train: one JSON line with the documented fields */
+  snprintf(args, sizeof args, "bench train -m %s/configs/model/tiny.yaml -B 1 -T 64 --steps 1 --threads 1", src);
+  CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
+  const char *keys[] = {"\"bench\":\"train\"", "\"threads\":1", "\"seconds\":", "\"tokens_per_s\":",
+                        "\"gflops\":", "\"mfu\":", "\"peak_rss_mb\":", "\"blas_core\":"};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) CHECK_CONTAINS(out, keys[i]);
+  snprintf(args, sizeof args, "bench train -m %s/configs/model/tiny.yaml --peer jax", src);
+  CHECK(run(args, out, sizeof out) == 2);
+  CHECK_CONTAINS(out, "only 'torch'");
   snprintf(args, sizeof args, "model init -c %s/configs/model/ref5m.yaml", src);
   CHECK(run(args, out, sizeof out) == 2);
   CHECK_CONTAINS(out, "-o DIR");

@@ -406,19 +406,38 @@ static void test_model_fd(skl_arch arch, bool recompute) {
     mx = fmax(mx, fabs(g1[i]));
   }
   CHECK_MSG(e <= 1e-5 * mx, "accumulated micro-batches differ from one batch: %.3g", e);
-  /* thread-count independence of the gradients (DESIGN §4) */
-  tb.b.loss_norm = 0;
-  int nt = omp_get_max_threads();
+  free(g1);
+  tu_batch_free(&tb);
+  skl_acts_free(&a);
+  skl_model_free(&m);
+}
+
+/* Thread-count independence of the gradients (DESIGN §4), at a size where
+ * every parallel path runs (row loops, threaded sgemm, attention tiles). */
+static void test_determinism(void) {
+  skl_model_config cfg = tu_config(SKL_ARCH_QWEN3, 300, 128, 2, 4, 2, 32, 256);
+  skl_model m;
+  skl_acts a;
+  skl_error err;
+  CHECK(skl_model_init(&m, &cfg, &err) == SKL_OK);
+  CHECK(skl_model_grads_alloc(&m, &err) == SKL_OK);
+  int nt = omp_get_max_threads(), hi = nt > 1 ? nt : 2;
+  omp_set_num_threads(hi); /* acts sized for the larger count */
+  CHECK(skl_acts_init(&a, &cfg, 2, 300, false, &err) == SKL_OK);
+  tu_randomize(&m, 8, 0.05f);
+  tu_batch tb;
+  tu_batch_make(&tb, 2, 300, cfg.vocab_size, 200, 6);
+  float *g1 = malloc(sizeof(float) * m.n_params);
   omp_set_num_threads(1);
   skl_model_zero_grad(&m);
   CHECK(skl_model_step(&m, &a, &tb.b, true, NULL, &err) == SKL_OK);
   memcpy(g1, m.grad_mem, sizeof(float) * m.n_params);
-  omp_set_num_threads(nt > 1 ? nt : 2);
+  omp_set_num_threads(hi);
   skl_model_zero_grad(&m);
   CHECK(skl_model_step(&m, &a, &tb.b, true, NULL, &err) == SKL_OK);
   omp_set_num_threads(nt);
   CHECK_MSG(!memcmp(g1, m.grad_mem, sizeof(float) * m.n_params),
-            "gradients differ between 1 and %d threads", nt > 1 ? nt : 2);
+            "gradients differ between 1 and %d threads", hi);
   free(g1);
   tu_batch_free(&tb);
   skl_acts_free(&a);
@@ -480,6 +499,15 @@ static void test_table(void) {
   for (int i = 0; i < 30 * 16; i++) ss += m.p.embed[i] * m.p.embed[i];
   CHECK_NEAR(sqrt(ss / (30 * 16)), 0.02, 0.003);
   skl_model_free(&m);
+  /* every optional tensor at once (qwen3 with q/k/v biases): table complete */
+  cfg.qkv_bias = true;
+  CHECK(skl_model_init(&m, &cfg, &err) == SKL_OK);
+  CHECK(m.n_tensors == 3 + 14 * 2);
+  CHECK(skl_model_find_tensor(&m, "model.layers.1.self_attn.v_proj.bias") != NULL);
+  sum = 0;
+  for (int i = 0; i < m.n_tensors; i++) sum += m.tensors[i].numel;
+  CHECK(sum == m.n_params);
+  skl_model_free(&m);
 }
 
 #include <time.h>
@@ -521,6 +549,7 @@ int main(void) {
   TIMED(test_model_fd(SKL_ARCH_LLAMA, false));
   TIMED(test_model_fd(SKL_ARCH_QWEN2, true));
   TIMED(test_model_fd(SKL_ARCH_QWEN3, false));
+  TIMED(test_determinism());
   TIMED(test_errors());
   TIMED(test_table());
   return test_report();
