@@ -76,7 +76,8 @@ static double run_peer(const skl_model_config *c, int B, int T, int steps, int t
     fprintf(stderr, "skillrl bench train: cannot find tests/model/torch_train_peer.py (set SKL_SOURCE_ROOT)\n");
     return -1;
   }
-  const char *py = getenv("PYTHON") ? getenv("PYTHON") : "python3";
+  /* Debian's python3 carries python3-torch; a python3 earlier on PATH may not */
+  const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
   snprintf(cmd, sizeof cmd, "OMP_NUM_THREADS=%d %s %s %d %d %d %d %d %d %d %d %d %d %d", threads, py,
            script, c->vocab_size, c->hidden_size, c->n_layers, c->n_heads, c->n_kv_heads,
            c->head_dim, c->intermediate_size, B, T, steps, threads);

@@ -161,14 +161,18 @@ void skl_model_free(skl_model *m) {
   memset(m, 0, sizeof *m);
 }
 
-void skl_model_init_weights(skl_model *m, skl_rng *rng, float std) {
-  for (int i = 0; i < m->n_tensors; i++) {
-    const skl_tensor_info *t = &m->tensors[i];
-    float *d = m->param_mem + t->offset;
+void skl_tensors_init_weights(const skl_tensor_info *tensors, int n, float *mem, skl_rng *rng, float std) {
+  for (int i = 0; i < n; i++) {
+    const skl_tensor_info *t = &tensors[i];
+    float *d = mem + t->offset;
     bool is_norm = strstr(t->name, "norm") != NULL;
     for (size_t j = 0; j < t->numel; j++)
       d[j] = t->ndim == 2 ? (float)(skl_rng_normal(rng) * std) : is_norm ? 1.0f : 0.0f;
   }
+}
+
+void skl_model_init_weights(skl_model *m, skl_rng *rng, float std) {
+  skl_tensors_init_weights(m->tensors, m->n_tensors, m->param_mem, rng, std);
 }
 
 skl_status skl_model_grads_alloc(skl_model *m, skl_error *err) {

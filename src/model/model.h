@@ -80,6 +80,8 @@ void skl_model_free(skl_model *m); /* NULL and half-built ok */
 /* Hugging Face initialisation: 2-D weights ~ normal(0, std) (std 0.02 in
  * HF), norms = 1, biases = 0. Deterministic in rng, independent of threads. */
 void skl_model_init_weights(skl_model *m, skl_rng *rng, float std);
+/* The same rule over any tensor table slicing `mem` (MTP heads use it). */
+void skl_tensors_init_weights(const skl_tensor_info *tensors, int n, float *mem, skl_rng *rng, float std);
 
 /* Allocate (zeroed) the gradient array. */
 skl_status skl_model_grads_alloc(skl_model *m, skl_error *err);

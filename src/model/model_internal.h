@@ -30,7 +30,9 @@ static inline float skl_expf(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23;
+  /* NaN passes the clamps: keep the shift defined (p is NaN anyway) */
+  int32_t ni = n == n ? (int32_t)n : 0;
+  uint32_t bits = (uint32_t)(ni + 127) << 23;
   float sc;
   memcpy(&sc, &bits, sizeof sc);
   return p * sc;

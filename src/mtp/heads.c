@@ -144,13 +144,7 @@ void skl_mtp_free(skl_mtp_heads *h) {
 }
 
 void skl_mtp_init_weights(skl_mtp_heads *h, skl_rng *rng, float std) {
-  for (int i = 0; i < h->n_tensors; i++) {
-    const skl_tensor_info *t = &h->tensors[i];
-    float *d = h->param_mem + t->offset;
-    bool is_norm = strstr(t->name, "norm") != NULL;
-    for (size_t j = 0; j < t->numel; j++)
-      d[j] = t->ndim == 2 ? (float)(skl_rng_normal(rng) * std) : is_norm ? 1.0f : 0.0f;
-  }
+  skl_tensors_init_weights(h->tensors, h->n_tensors, h->param_mem, rng, std);
 }
 
 skl_status skl_mtp_grads_alloc(skl_mtp_heads *h, skl_error *err) {
