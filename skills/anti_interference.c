@@ -16,7 +16,7 @@ static skl_status add_distractors(const skill_knobs *k, skl_rng *rng, skill_blue
     skl_status st = i < n_look ? skill_bp_lookalike_anchor(bp, target, rng, &idx, err)
                                : skill_bp_new_anchor(bp, bp->anchors[target].kind, rng, &idx, err);
     if (st) return st;
-    skill_value_spec(rng, &bp->anchors[idx], avoid, n_avoid);
+    skill_value_spec(rng, k->split_half, &bp->anchors[idx], avoid, n_avoid);
     if ((st = skill_bp_entry(bp, idx, (int)skl_rng_below(rng, (uint64_t)bp->n_docs),
                              0.02 + 0.96 * skl_rng_uniform(rng), err)))
       return st;
@@ -28,7 +28,7 @@ static skl_status build_similarity(const skill_knobs *k, skl_rng *rng, skill_blu
   int D = k->docs, A = k->anchors, t;
   skl_status st = skill_bp_new_anchor(bp, skill_pick_kind(rng), rng, &t, err);
   if (st) return st;
-  skill_value_spec(rng, &bp->anchors[t], NULL, 0);
+  skill_value_spec(rng, k->split_half, &bp->anchors[t], NULL, 0);
   double g = skill_pick_depth(k, rng), p = g * D;
   int doc = (int)floor(p) >= D ? D - 1 : (int)floor(p);
   if ((st = skill_bp_entry(bp, t, doc, fmin(1.0, p - doc), err))) return st;
@@ -63,7 +63,7 @@ static skl_status build_conflict(const skill_knobs *k, skl_rng *rng, skill_bluep
   skl_status st;
   for (int i = 0; i < m; i++) {
     if ((st = skill_bp_add_anchor(bp, name, kind, &occ[i], err))) return st;
-    skill_value_spec(rng, &bp->anchors[occ[i]], vals, i);
+    skill_value_spec(rng, k->split_half, &bp->anchors[occ[i]], vals, i);
     vals[i] = bp->anchors[occ[i]].value.num;
     if ((st = skill_bp_entry(bp, occ[i], docs[i], 0.02 + 0.96 * skl_rng_uniform(rng), err))) return st;
   }

@@ -56,7 +56,11 @@ static int avoided(double v, const double *avoid, int n) {
   return 0;
 }
 
-void skill_value_spec(skl_rng *rng, skill_anchor *a, const double *avoid, int n_avoid) {
+int skill_in_half(const char *q, int half) {
+  return half == 0 || (int)(skl_hash_str(q) & 1) == half - 1;
+}
+
+void skill_value_spec(skl_rng *rng, int split_half, skill_anchor *a, const double *avoid, int n_avoid) {
   for (int tries = 0;; tries++) {
     double v;
     int form = (int)skl_rng_below(rng, 4);
@@ -91,7 +95,8 @@ void skill_value_spec(skl_rng *rng, skill_anchor *a, const double *avoid, int n_
       v = best;
       snprintf(a->question, sizeof a->question, "the %s of %s", largest ? "largest" : "smallest", list);
     }
-    if (!avoided(v, avoid, n_avoid) || tries > 100) {
+    /* a question of the other split's half is drawn again (1 in 2): splits never share one */
+    if ((!avoided(v, avoid, n_avoid) && skill_in_half(a->question, split_half)) || tries > 200) {
       a->value.is_number = 1;
       a->value.num = v;
       snprintf(a->value.str, sizeof a->value.str, "%d", (int)v);

@@ -59,7 +59,7 @@ skl_status skill_build_calc_reason(const skill_knobs *k, skl_rng *rng, skill_blu
   for (int i = 0; i < A; i++) {
     int idx;
     if ((st = skill_bp_new_anchor(bp, kind, rng, &idx, err))) return st;
-    skill_value_spec(rng, &bp->anchors[idx], NULL, 0);
+    skill_value_spec(rng, k->split_half, &bp->anchors[idx], NULL, 0);
   }
   /* roles: conditions c0 (c1), operands after them, the rest distractors */
   int cond[2] = {0, 1}, ops[4], cnt[2], thr[2];

@@ -58,7 +58,7 @@ skl_status skill_build_logic(const skill_knobs *k, skl_rng *rng, skill_blueprint
   for (int a = 0; a < N; a++) {
     int idx;
     if ((st = skill_bp_new_anchor(bp, kind, rng, &idx, err))) return st;
-    skill_value_spec(rng, &bp->anchors[idx], NULL, 0);
+    skill_value_spec(rng, k->split_half, &bp->anchors[idx], NULL, 0);
   }
   int kind_q = (int)skl_rng_below(rng, Q_KINDS);
   if (kind_q == Q_MOST && D < 4) kind_q = Q_UNIQUE;

@@ -35,7 +35,7 @@ skl_status skill_build_multi_hop(const skill_knobs *k, skl_rng *rng, skill_bluep
   for (int i = 0; i <= H; i++) {
     if ((st = skill_bp_new_anchor(bp, kind, rng, &chain[i], err))) return st;
   }
-  skill_value_spec(rng, &bp->anchors[chain[H]], NULL, 0);
+  skill_value_spec(rng, k->split_half, &bp->anchors[chain[H]], NULL, 0);
   double target = bp->anchors[chain[H]].value.num;
   if ((st = place_chain(bp, rng, chain, H + 1, err))) return st;
   /* distractor chains of 1..H+1 entries; their first name looks like a real key
@@ -54,7 +54,7 @@ skl_status skill_build_multi_hop(const skill_knobs *k, skl_rng *rng, skill_bluep
       if (st) return st;
       ids[i] = idx;
     }
-    skill_value_spec(rng, &bp->anchors[ids[len - 1]], &target, 1);
+    skill_value_spec(rng, k->split_half, &bp->anchors[ids[len - 1]], &target, 1);
     if ((st = place_chain(bp, rng, ids, len, err))) return st;
     left -= len;
   }

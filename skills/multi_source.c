@@ -134,8 +134,11 @@ skl_status skill_build_multi_source(const skill_knobs *k, skl_rng *rng, skill_bl
   int target;
   if ((st = skill_bp_new_anchor(bp, skill_pick_kind(rng), rng, &target, err))) return st;
   problem p;
-  make_problem(rng, n_given, n_steps, &p);
-  describe(&bp->anchors[target], t, &p);
+  int tries = 0;
+  do { /* the assembled problem is the embedded question: keep it in the split's half */
+    make_problem(rng, n_given, n_steps, &p);
+    describe(&bp->anchors[target], t, &p);
+  } while (!skill_in_half(bp->anchors[target].question, k->split_half) && ++tries < 200);
   if ((st = place_parts(bp, rng, target, t, &p, err))) return st;
   int n_look = (int)(k->similarity * (n_prob - 1) + 0.5);
   for (int i = 1; i < n_prob; i++) {
@@ -144,9 +147,12 @@ skl_status skill_build_multi_source(const skill_knobs *k, skl_rng *rng, skill_bl
                      : skill_bp_new_anchor(bp, bp->anchors[target].kind, rng, &idx, err);
     if (st) return st;
     problem q;
-    do make_problem(rng, n_given, n_steps, &q);
-    while (q.result[n_steps - 1] == p.result[n_steps - 1]);
-    describe(&bp->anchors[idx], t, &q);
+    tries = 0;
+    do {
+      make_problem(rng, n_given, n_steps, &q);
+      describe(&bp->anchors[idx], t, &q);
+    } while (q.result[n_steps - 1] == p.result[n_steps - 1] ||
+             (!skill_in_half(bp->anchors[idx].question, k->split_half) && ++tries < 200));
     if ((st = place_parts(bp, rng, idx, t, &q, err))) return st;
   }
   skill_bp_fix_depths(bp);

@@ -30,10 +30,10 @@ skl_status skill_build_niah(const skill_knobs *k, skl_rng *rng, skill_blueprint 
     int idx;
     if ((st = skill_bp_new_anchor(bp, kind, rng, &idx, err))) return st;
   }
-  skill_value_spec(rng, &bp->anchors[target], NULL, 0);
+  skill_value_spec(rng, k->split_half, &bp->anchors[target], NULL, 0);
   double avoid = bp->anchors[target].value.num;
   for (int i = 0; i < A; i++) {
-    if (i != target) skill_value_spec(rng, &bp->anchors[i], &avoid, 1);
+    if (i != target) skill_value_spec(rng, k->split_half, &bp->anchors[i], &avoid, 1);
   }
   for (int i = 0; i < A; i++) {
     int doc;

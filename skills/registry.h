@@ -27,6 +27,9 @@ typedef struct {
   double depth;      /* needle depth in [0,1] over the whole context; -1 = random */
   int hops;          /* hops (multi_hop) or operands (multi_source, calc_reason) */
   int reasoning;     /* reasoning depth: steps (multi_source), conditions (calc_reason) */
+  int split_half;    /* not a difficulty knob: 0 any; 1 or 2 draws every embedded question from
+                        that half of the question space (synth: train 1, test 2), so the splits
+                        share no embedded question */
 } skill_knobs;
 
 /* Bits of skill_def.reads, one per knob. */

@@ -30,7 +30,9 @@ skl_status skill_bp_lookalike_anchor(skill_blueprint *bp, int of, skl_rng *rng, 
  * or lookup "the largest of 12, 45, 7" / "the smallest of ...". Stores the spec in
  * anchors[a].question and the answer in anchors[a].value. avoid (may be NULL, n_avoid
  * values) lists answers the value must differ from. */
-void skill_value_spec(skl_rng *rng, skill_anchor *a, const double *avoid, int n_avoid);
+void skill_value_spec(skl_rng *rng, int split_half, skill_anchor *a, const double *avoid, int n_avoid);
+/* 1 when question text q lies in split half `half` (0: any half matches). */
+int skill_in_half(const char *q, int half);
 
 /* Append an insert with printf-formatted text. */
 skl_status skill_bp_insert(skill_blueprint *bp, int doc, double depth, int anchor, skl_error *err,

@@ -282,7 +282,9 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
     skl_rng_seed(&rng, seed);
     double t0 = now_s();
     skill_blueprint_free(&bp);
-    if ((s = skill_build(d, &c->knobs[which], &rng, &bp, err))) {
+    skill_knobs kn = c->knobs[which];
+    kn.split_half = split ? 2 : 1; /* train and test draw embedded questions from disjoint halves */
+    if ((s = skill_build(d, &kn, &rng, &bp, err))) {
       skl_error_prefix(err, "skill %s", d->id);
       goto done;
     }

@@ -79,9 +79,9 @@ static void test_determinism_and_schema(void) {
   free(ma);
   free(mb);
   CHECK_MSG(skl_manifest_verify(d1, &e) == SKL_OK, "%s", e.msg);
-  /* every record valid; splits share no anchor name and no document body */
-  json_t *train_names = json_object(), *train_docs = json_object();
-  int shared_names = 0, shared_docs = 0, records = 0;
+  /* every record valid; splits share no anchor name, embedded question or document body */
+  json_t *train_names = json_object(), *train_docs = json_object(), *train_qs = json_object();
+  int shared_names = 0, shared_docs = 0, shared_qs = 0, records = 0;
   for (int pass = 0; pass < 2; pass++)
     for (size_t i = 0; i < m.n_shards; i++) {
       if (strcmp(m.shards[i].split, pass ? "test" : "train")) continue;
@@ -100,6 +100,9 @@ static void test_determinism_and_schema(void) {
           const char *nm = json_string_value(json_object_get(json_array_get(an, a), "name"));
           if (!pass) json_object_set_new(train_names, nm, json_true());
           else shared_names += json_object_get(train_names, nm) != NULL;
+          const char *q = json_string_value(json_object_get(json_array_get(an, a), "question"));
+          if (q && !pass) json_object_set_new(train_qs, q, json_true());
+          else if (q) shared_qs += json_object_get(train_qs, q) != NULL;
         }
         /* document bodies of the user message */
         json_t *pr = json_object_get(rec, "prompt");
@@ -120,9 +123,12 @@ static void test_determinism_and_schema(void) {
   CHECK(records == 48);
   CHECK_MSG(shared_names == 0, "%d test anchor names also in train", shared_names);
   CHECK_MSG(shared_docs == 0, "%d test documents also in train", shared_docs);
+  CHECK_MSG(shared_qs == 0, "%d test embedded questions also in train", shared_qs);
+  CHECK(json_object_size(train_qs) > 100);
   CHECK(json_object_size(train_names) > 100);
   json_decref(train_names);
   json_decref(train_docs);
+  json_decref(train_qs);
   skl_manifest_free(&m);
   /* another seed: other bytes */
   char d3[300];
