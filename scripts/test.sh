@@ -19,12 +19,13 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}  # tests run two at a time on
 export SKL_SLOW_SIZE=${SKL_SLOW_SIZE:-small}
 status=0
 # Unit suite under the sanitizers too; slow and mpi on the normal build.
-meson test -C build --suite unit --print-errorlogs || status=1
+meson test -C build --suite unit --print-errorlogs --logbase unit || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --suite unit --print-errorlogs || status=1
-meson test -C build --suite slow --print-errorlogs --timeout-multiplier 3 || status=1
-meson test -C build --suite mpi --print-errorlogs --timeout-multiplier 3 || status=1
+  meson test -C build-asan --suite unit --print-errorlogs --logbase unit || status=1
+meson test -C build --suite slow --print-errorlogs --timeout-multiplier 3 --logbase slow || status=1
+meson test -C build --suite mpi --print-errorlogs --timeout-multiplier 3 --logbase mpi || status=1
 
 # One closing line over all runs: "N passed, N failed".
-python3 scripts/test_summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json || status=1
+python3 scripts/test_summary.py build/meson-logs/unit.json build-asan/meson-logs/unit.json \
+  build/meson-logs/slow.json build/meson-logs/mpi.json || status=1
 exit $status

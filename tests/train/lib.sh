@@ -54,7 +54,7 @@ die() {
 }
 
 synth_args=(-c "$SRC/configs/synth/default.yaml" 'mixture={niah: 1}' 'difficulty.niah={docs: 1, anchors: 1}'
-  length.min=200 length.max=240 length.response_budget=8 -t 1)
+  length.min=232 length.max=272 length.response_budget=8 -t 1)
 
 build_fixture() { # build_fixture DIR
   local d=$1
