@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "model/model_config.h"
 #include "core/fs.h"
 #include "decode/decode.h"
 #include "hf/hf_config.h"
@@ -27,7 +28,9 @@ static double cpu_now(void) {
 static skl_status load_model(skl_model *m, const char *cfg_path, const char *dir, uint64_t seed, skl_error *err) {
   if (dir) return skl_ckpt_load_model(m, dir, true, err);
   skl_model_config cfg;
-  skl_status s = skl_hf_config_load(cfg_path, &cfg, err);
+  size_t n = strlen(cfg_path);
+  bool yaml = (n > 5 && !strcmp(cfg_path + n - 5, ".yaml")) || (n > 4 && !strcmp(cfg_path + n - 4, ".yml"));
+  skl_status s = yaml ? skl_model_cfg_load(cfg_path, NULL, 0, &cfg, NULL, err) : skl_hf_config_load(cfg_path, &cfg, err);
   if (s) return s;
   if ((s = skl_model_init(m, &cfg, err))) return s;
   skl_rng r;
@@ -42,7 +45,7 @@ int skl_bench_decode(int argc, char **argv) {
   double temperature = 1.0;
   bool shared = false, peer = false;
   const skl_arg_opt opts[] = {
-      {"model-config", 'm', SKL_ARG_STR, &cfg_path, "CONFIG", "config.json (or a folder with one): random weights"},
+      {"model-config", 'm', SKL_ARG_STR, &cfg_path, "CONFIG", "configs/model/NAME.yaml or a config.json (or a folder with one): random weights"},
       {"model", 0, SKL_ARG_STR, &dir, "DIR", "Hugging Face model folder: real weights"},
       {"prompt-len", 0, SKL_ARG_INT, &prompt_len, "N", "prompt tokens (default 1024)"},
       {"gen", 0, SKL_ARG_INT, &gen, "N", "tokens generated per sample (default 128; no stop token)"},
