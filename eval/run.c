@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/rng.h"
+#include "judge/judge.h"
 #include "core/sha256.h"
 #include "decode/decode.h"
 #include "eval/run_internal.h"
@@ -152,7 +153,16 @@ typedef struct {
   int n_stop;
   FILE *out;
   json_t *results;
+  skl_judge *judge;   /* free-form answers are scored by it when configured */
 } runner;
+
+/* The metric's score, or the judge's for a free-form answer when one is set. */
+static skl_status score_one(runner *r, const eval_task *t, const char *pred, double *score, skl_error *err) {
+  if (!r->judge || !eval_scorer_free_form(t->sc, t->idx)) return eval_scorer_score(t->sc, t->idx, pred, score, err);
+  skillrl_judge_item ji = {eval_scorer_id(t->sc, t->idx), eval_scorer_question(t->sc, t->idx), pred,
+                           eval_scorer_gold(t->sc, t->idx)};
+  return skl_judge_score(r->judge, &ji, 1, score, err);
+}
 
 static skl_status decode_text(runner *r, const skl_gen_output *g, int i, skl_buf *b, skl_error *err) {
   int n = g->len[i] - (g->stopped[i] ? 1 : 0);
@@ -195,7 +205,7 @@ static skl_status run_batch(runner *r, eval_task **bt, int nb, eval_run_stats *s
     eval_task *t = bt[i];
     double score = 0;
     st = decode_text(r, &g, i, &text, err);
-    if (!st) st = eval_scorer_score(t->sc, t->idx, text.data ? text.data : "", &score, err);
+    if (!st) st = score_one(r, t, text.data ? text.data : "", &score, err);
     if (st) break;
     json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:i, s:s, s:b, s:f}", "key", t->key, "set", t->set,
                           "group", eval_scorer_group(t->sc, t->idx), "id", eval_scorer_id(t->sc, t->idx), "prediction",
@@ -210,7 +220,7 @@ static skl_status run_batch(runner *r, eval_task **bt, int nb, eval_run_stats *s
       for (int k = 0; !st && k < cfg->samples; k++) {
         double sc = 0;
         st = decode_text(r, &gs[i], k, &text, err);
-        if (!st) st = eval_scorer_score(t->sc, t->idx, text.data ? text.data : "", &sc, err);
+        if (!st) st = score_one(r, t, text.data ? text.data : "", &sc, err);
         c += sc >= 1.0;
         json_array_append_new(preds, json_string(text.data ? text.data : ""));
       }
@@ -313,6 +323,12 @@ skl_status eval_run(const eval_run_opts *o, eval_run_stats *s, skl_error *err) {
       if (pend[i]->n_ids > maxlen) maxlen = pend[i]->n_ids;
     int B = cfg->batch, G = cfg->samples, T = maxlen + cfg->max_new;
     st = skl_decoder_init(&r.dec, &r.m, B > G ? B : G, T, 1, T, err);
+    if (!st && (cfg->judge_command || cfg->judge_plugin)) {
+      skl_judge_opts jo = {.kind = cfg->judge_plugin ? SKL_JUDGE_PLUGIN : SKL_JUDGE_COMMAND,
+                           .target = cfg->judge_plugin ? cfg->judge_plugin : cfg->judge_command,
+                           .timeout_s = cfg->judge_timeout, .retries = cfg->judge_retries};
+      st = skl_judge_open(&r.judge, &jo, err);
+    }
     if (!st && !(r.out = fopen(rpath, "a"))) st = skl_error_set(err, SKL_ERR_IO, "%s: cannot open for append", rpath);
   }
   for (size_t i = 0; !st && i < n_pend;) {
@@ -346,6 +362,7 @@ skl_status eval_run(const eval_run_opts *o, eval_run_stats *s, skl_error *err) {
   free(rpath);
   json_decref(r.results);
   skl_decoder_free(r.dec);
+  skl_judge_close(r.judge);
   eval_tasks_free(&r.ts);
   skl_tokenizer_free(r.tok);
   skl_model_free(&r.m);

@@ -50,6 +50,10 @@ typedef struct {
   int64_t seed;             /* sampling seed */
   skl_cfg_ints length_buckets; /* bucket lower bounds in tokens (ascending) */
   int depth_bins;            /* needle-depth bins over [0, 1] */
+  char *judge_command;       /* judge for free-form answers (src/judge/judge.h), or NULL */
+  char *judge_plugin;        /* or a judge plugin .so */
+  double judge_timeout;
+  int judge_retries;
 } eval_cfg;
 
 /* The "eval" config kind (`skillrl config keys eval`). */

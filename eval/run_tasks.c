@@ -57,6 +57,14 @@ static const skl_cfg_field fields[] = {
      .help = "lower bounds (tokens) of the length buckets, ascending"},
     {.key = "report.depth_bins", .type = SKL_CFG_INT, .offset = offsetof(eval_cfg, depth_bins), .def = "5",
      .min = 1, .max = 100, .help = "needle-depth bins over [0, 1]"},
+    {.key = "judge.command", .type = SKL_CFG_STRING, .offset = offsetof(eval_cfg, judge_command),
+     .help = "score free-form answers (EM/F1 QA, skill string answers) with this JSON-lines judge command"},
+    {.key = "judge.plugin", .type = SKL_CFG_STRING, .offset = offsetof(eval_cfg, judge_plugin),
+     .help = "or with this judge plugin .so (src/judge/judge_plugin.h)"},
+    {.key = "judge.timeout", .type = SKL_CFG_FLOAT, .offset = offsetof(eval_cfg, judge_timeout), .def = "60",
+     .min = 0.1, .max = 1e6, .help = "seconds before a silent judge counts as hung"},
+    {.key = "judge.retries", .type = SKL_CFG_INT, .offset = offsetof(eval_cfg, judge_retries), .def = "1",
+     .min = 0, .max = 100, .help = "restarts of a failed judge before the evaluation stops"},
 };
 static const skl_cfg_schema schema = {"eval", fields, (int)(sizeof fields / sizeof fields[0]), sizeof(eval_cfg)};
 const skl_cfg_schema *eval_cfg_schema(void) { return &schema; }

@@ -620,6 +620,22 @@ skl_status eval_scorer_load(const eval_score_opts *opts, eval_scorer **out, skl_
   return SKL_OK;
 }
 
+const char *eval_scorer_gold(const eval_scorer *sc, size_t i) {
+  const item *it = &sc->c.items[i];
+  return it->n_gold ? it->gold[0] : "";
+}
+
+const char *eval_scorer_question(const eval_scorer *sc, size_t i) {
+  const char *q = sc->c.items[i].question;
+  return q ? q : "";
+}
+
+bool eval_scorer_free_form(const eval_scorer *sc, size_t i) {
+  const item *it = &sc->c.items[i];
+  return it->metric == EVAL_METRIC_EM || it->metric == EVAL_METRIC_F1 ||
+         (it->metric == EVAL_METRIC_VERIFY && it->atype == SKILL_ANSWER_STRING);
+}
+
 void eval_scorer_free(eval_scorer *sc) {
   if (!sc) return;
   for (size_t i = 0; i < sc->c.n; i++) item_free(&sc->c.items[i]);

@@ -112,6 +112,12 @@ const char *eval_scorer_format(const eval_scorer *sc);   /* "skill", "ruler", ..
 const char *eval_scorer_id(const eval_scorer *sc, size_t i);
 const char *eval_scorer_group(const eval_scorer *sc, size_t i);
 eval_metric eval_scorer_metric(const eval_scorer *sc, size_t i);
+/* Record i's first gold answer and its question ("" when the format has none). */
+const char *eval_scorer_gold(const eval_scorer *sc, size_t i);
+const char *eval_scorer_question(const eval_scorer *sc, size_t i);
+/* True when record i is a free-form answer (EM/F1 QA, or a skill STRING
+ * answer): the kind a judge (--judge) scores instead of the metric. */
+bool eval_scorer_free_form(const eval_scorer *sc, size_t i);
 /* Score prediction pred for record i into *score (in [0, 1]). */
 skl_status eval_scorer_score(eval_scorer *sc, size_t i, const char *pred, double *score, skl_error *err);
 

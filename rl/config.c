@@ -58,7 +58,7 @@ static const skl_cfg_field fields[] = {
     F("reward.overlong_cache", SKL_CFG_INT, overlong_cache, "8", 0, 1e7, "punishment window in tokens before the budget"),
     F("reward.mask_truncated", SKL_CFG_BOOL, mask_truncated, "false", 0, 0, "truncated responses carry no gradient"),
     F("reward.judge.command", SKL_CFG_STRING, judge_command, NULL, 0, 0, "external judge (JSON lines on stdin/stdout) for free-form answers"),
-    F("reward.judge.plugin", SKL_CFG_STRING, judge_plugin, NULL, 0, 0, "judge plugin .so (rl/judge_plugin.h)"),
+    F("reward.judge.plugin", SKL_CFG_STRING, judge_plugin, NULL, 0, 0, "judge plugin .so (src/judge/judge_plugin.h)"),
     F("reward.judge.timeout", SKL_CFG_FLOAT, judge_timeout, "60", 0.1, 1e6, "seconds before a silent judge counts as hung"),
     F("reward.judge.retries", SKL_CFG_INT, judge_retries, "1", 0, 100, "restarts of a failed judge before the run stops"),
     F("sft.steps", SKL_CFG_INT, sft_steps, "100", 0, 1e9, "supervised warm-up steps"),

@@ -12,7 +12,7 @@
 #include "decode/decode.h"
 #include "model/checkpoint.h"
 #include "rl/grpo.h"
-#include "rl/judge.h"
+#include "judge/judge.h"
 #include "rl/pack.h"
 #include "rl/reward.h"
 
@@ -49,7 +49,7 @@ typedef struct {
   int rows, T;        /* micro-batch rows, row length */
   float *w;           /* [rows*T] per-token weights */
   float *mask;        /* [rows*T] */
-  rl_judge *judge;
+  skl_judge *judge;
   rl_reward_opts ropt;
   skl_buf text;
 } trainer_t;
@@ -116,7 +116,7 @@ static skl_status score_group(trainer_t *t, seq_t *seqs, skl_error *err) {
     if (t->judge && it->type == SKILL_ANSWER_STRING) {
       skillrl_judge_item ji = {it->id, it->question ? it->question : "", t->text.data ? t->text.data : "", it->answer};
       double sc;
-      if ((st = rl_judge_score(t->judge, &ji, 1, &sc, err))) return st;
+      if ((st = skl_judge_score(t->judge, &ji, 1, &sc, err))) return st;
       q->reward = (float)(sc * t->ropt.correct_reward + (1 - sc) * t->ropt.wrong_reward) + r.format + r.overlong;
       q->accuracy = (float)sc;
     }
@@ -495,10 +495,10 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
   t.ropt.overlong_cache = c->overlong_cache;
   t.ropt.mask_truncated = c->mask_truncated;
   if (!st && (c->judge_command || c->judge_plugin)) {
-    rl_judge_opts jo = {.kind = c->judge_plugin ? RL_JUDGE_PLUGIN : RL_JUDGE_COMMAND,
+    skl_judge_opts jo = {.kind = c->judge_plugin ? SKL_JUDGE_PLUGIN : SKL_JUDGE_COMMAND,
                         .target = c->judge_plugin ? c->judge_plugin : c->judge_command,
                         .timeout_s = c->judge_timeout, .retries = c->judge_retries};
-    st = rl_judge_open(&t.judge, &jo, err);
+    st = skl_judge_open(&t.judge, &jo, err);
   }
   bool done = s->st.step >= c->steps;
   while (!st && !done) {
@@ -508,7 +508,7 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
     json_decref(m);
   }
   if (!st && s->st.step >= c->steps) st = rl_session_save_final(s, err);
-  rl_judge_close(t.judge);
+  skl_judge_close(t.judge);
   skl_buf_free(&t.text);
   free(t.w);
   free(t.mask);

@@ -135,7 +135,10 @@ static int cmd_run(int argc, char **argv) {
   const char *cfg_path = NULL, *model = NULL, *out = "eval_out";
   int64_t limit = 0;
   bool quiet = false;
+  const char *judge = NULL;
   const skl_arg_opt opts[] = {
+      {"judge", 0, SKL_ARG_STR, &judge, "CMD|SO", "score free-form answers with a judge: a JSON-lines command, or a "
+                                                 "plugin .so (src/judge/judge_plugin.h); same as judge.command/plugin"},
       {"config", 'c', SKL_ARG_STR, &cfg_path, "CONFIG", "eval config (kind: eval), e.g. configs/eval/default.yaml"},
       {"model", 'm', SKL_ARG_STR, &model, "DIR", "model directory (config.json, model.safetensors, tokenizer.json)"},
       {"output", 'o', SKL_ARG_STR, &out, "DIR", "results folder (default eval_out); rerun with the same to resume"},
@@ -171,6 +174,12 @@ static int cmd_run(int argc, char **argv) {
   if (skl_cfg_load(eval_cfg_schema(), &cfg, cfg_path, argv + 1, npos, &err)) {
     fprintf(stderr, "skillrl eval: %s\n", err.msg);
     return 2;
+  }
+  if (judge) { /* set directly: a command line need not be valid YAML */
+    size_t n = strlen(judge);
+    char **slot = n > 3 && !strcmp(judge + n - 3, ".so") ? &cfg.judge_plugin : &cfg.judge_command;
+    free(*slot);
+    *slot = strdup(judge);
   }
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

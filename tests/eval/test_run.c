@@ -440,6 +440,33 @@ static void test_general(const char *model) {
   skl_tokenizer_free(tok);
 }
 
+/* --judge: free-form answers (the EM benchmark) are scored by the judge, the
+ * rest keep their metric; a crashing judge stops with the sample id. The
+ * test judge scores 1 iff the response ends with the gold, which inverts
+ * EM's verdicts on the two generic records ("answer 77" vs "7"). */
+static void test_judge(const char *model) {
+  const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
+  const char *src = getenv("SKL_SOURCE_ROOT") ? getenv("SKL_SOURCE_ROOT") : ".";
+  char extra[2048], out[1300];
+  snprintf(extra, sizeof extra, "judge.command=%s %s/tests/rl/judge_cmd.py ok\nprobes=null", py, src);
+  snprintf(out, sizeof out, "%s/out_judge", tmp);
+  eval_run_stats st;
+  skl_error e;
+  CHECK_MSG(run(model, out, extra, 0, &st, &e) == SKL_OK, "%s", e.msg);
+  json_t *res = load_results(out);
+  CHECK(score_of(res, "generic/longbench/g1") == 0);
+  CHECK(score_of(res, "generic/longbench/g2") == 1);
+  CHECK(score_of(res, "ruler/niah_single_1/0") == score_of(res, "ruler/niah_single_1/0")); /* present */
+  json_decref(res);
+  snprintf(extra, sizeof extra, "judge.command=%s %s/tests/rl/judge_cmd.py crash\nprobes=null\njudge.retries=0", py,
+           src);
+  snprintf(out, sizeof out, "%s/out_judge_crash", tmp);
+  skl_status s = run(model, out, extra, 0, &st, &e);
+  CHECK(s == SKL_ERR_IO);
+  CHECK_CONTAINS(e.msg, "judge '");
+  CHECK_CONTAINS(e.msg, "before scoring sample");
+}
+
 int main(void) {
   if (!mkdtemp(tmp)) return 1;
   test_pass_at_k();
@@ -456,6 +483,7 @@ int main(void) {
   test_window(model);
   test_sampled(model);
   test_general(model);
+  test_judge(model);
   char cmd[1300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
   if (!t_fail && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp);

@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rl/judge_plugin.h"
+#include "judge/judge_plugin.h"
 
 int skillrl_judge_abi(void);
-int skillrl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap);
+int skillskl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap);
 
 int skillrl_judge_abi(void) { return SKILLRL_JUDGE_ABI; }
 
-int skillrl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap) {
+int skillskl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap) {
   if (!strcmp(item->id, "boom")) {
     snprintf(err, cap, "cannot judge this one");
     return 1;

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "rl/judge.h"
+#include "judge/judge.h"
 #include "rl/reward.h"
 
 static void test_reward(void) {
@@ -37,13 +37,13 @@ static skl_status run_cmd(const char *mode, int retries, double timeout, double 
   char cmd[1024];
   const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
   snprintf(cmd, sizeof cmd, "%s %s/tests/rl/judge_cmd.py %s", py, src_root(), mode);
-  rl_judge_opts o = {.kind = RL_JUDGE_COMMAND, .target = cmd, .timeout_s = timeout, .retries = retries};
-  rl_judge *j;
-  skl_status s = rl_judge_open(&j, &o, e);
+  skl_judge_opts o = {.kind = SKL_JUDGE_COMMAND, .target = cmd, .timeout_s = timeout, .retries = retries};
+  skl_judge *j;
+  skl_status s = skl_judge_open(&j, &o, e);
   if (s) return s;
   skillrl_judge_item items[3] = {{"s1", "q", "it is 42", "42"}, {"s2", "q", "it is 7", "8"}, {"s3", "q", "x", "x"}};
-  s = rl_judge_score(j, items, 3, scores, e);
-  rl_judge_close(j);
+  s = skl_judge_score(j, items, 3, scores, e);
+  skl_judge_close(j);
   return s;
 }
 
@@ -79,18 +79,18 @@ static void test_plugin_judge(void) {
   const char *so = getenv("SKL_JUDGE_PLUGIN");
   CHECK_MSG(so != NULL, "SKL_JUDGE_PLUGIN not set by meson");
   if (!so) return;
-  rl_judge_opts o = {.kind = RL_JUDGE_PLUGIN, .target = so};
-  rl_judge *j;
+  skl_judge_opts o = {.kind = SKL_JUDGE_PLUGIN, .target = so};
+  skl_judge *j;
   skl_error e;
-  CHECK(rl_judge_open(&j, &o, &e) == SKL_OK);
+  CHECK(skl_judge_open(&j, &o, &e) == SKL_OK);
   skillrl_judge_item items[2] = {{"a", "q", "the answer is 42", "42"}, {"boom", "q", "r", "g"}};
   double sc[2];
-  CHECK(rl_judge_score(j, items, 1, sc, &e) == SKL_OK && sc[0] == 1);
-  CHECK(rl_judge_score(j, items, 2, sc, &e) == SKL_ERR_IO);
+  CHECK(skl_judge_score(j, items, 1, sc, &e) == SKL_OK && sc[0] == 1);
+  CHECK(skl_judge_score(j, items, 2, sc, &e) == SKL_ERR_IO);
   CHECK_CONTAINS(e.msg, "failed on sample boom: cannot judge this one");
-  rl_judge_close(j);
+  skl_judge_close(j);
   o.target = "/nonexistent/judge.so";
-  CHECK(rl_judge_open(&j, &o, &e) == SKL_ERR_IO);
+  CHECK(skl_judge_open(&j, &o, &e) == SKL_ERR_IO);
   CHECK_CONTAINS(e.msg, "judge plugin /nonexistent/judge.so: cannot load");
 }
 

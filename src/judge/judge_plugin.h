@@ -4,15 +4,15 @@
  * A plugin is a .so exporting, with C linkage:
  *
  *   int skillrl_judge_abi(void);            // return SKILLRL_JUDGE_ABI
- *   int skillrl_judge_score(const skillrl_judge_item *item, double *score,
+ *   int skillskl_judge_score(const skillrl_judge_item *item, double *score,
  *                           char *err, size_t err_cap);
  *
- * skillrl_judge_score returns 0 and writes a score in [0, 1] (1 = correct),
+ * skillskl_judge_score returns 0 and writes a score in [0, 1] (1 = correct),
  * or non-zero with a message in err. It may be called from several threads at
  * once. Build: cc -shared -fPIC -o myjudge.so myjudge.c
  * Use: reward.judge: {plugin: ./myjudge.so} in the train config. */
-#ifndef SKILLRL_JUDGE_PLUGIN_H
-#define SKILLRL_JUDGE_PLUGIN_H
+#ifndef SKILLSKL_JUDGE_PLUGIN_H
+#define SKILLSKL_JUDGE_PLUGIN_H
 
 #include <stddef.h>
 
@@ -26,7 +26,7 @@ typedef struct {
 } skillrl_judge_item;
 
 typedef int (*skillrl_judge_abi_fn)(void);
-typedef int (*skillrl_judge_score_fn)(const skillrl_judge_item *item, double *score, char *err,
+typedef int (*skillskl_judge_score_fn)(const skillrl_judge_item *item, double *score, char *err,
                                       size_t err_cap);
 
 #endif

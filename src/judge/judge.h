@@ -1,28 +1,29 @@
-/* rl judge: scores free-form answers through a pluggable judge — an external
+/* skl judge: scores free-form answers through a pluggable judge — an external
  * command speaking JSON lines on stdin/stdout (batched), or a C plugin loaded
- * with dlopen (rl/judge_plugin.h). Failures name the sample id.
- * Not the rule-based verifiers (rl/reward.h). */
-#ifndef RL_JUDGE_H
-#define RL_JUDGE_H
+ * with dlopen (src/judge/judge_plugin.h). Failures name the sample id.
+ * Used by the RL reward (rl/reward.h) and by eval (--judge). Not the
+ * rule-based verifiers (skills/answer.h). */
+#ifndef SKL_JUDGE_H
+#define SKL_JUDGE_H
 
 #include "core/error.h"
-#include "rl/judge_plugin.h"
+#include "judge/judge_plugin.h"
 
-typedef enum { RL_JUDGE_COMMAND, RL_JUDGE_PLUGIN } rl_judge_kind;
+typedef enum { SKL_JUDGE_COMMAND, SKL_JUDGE_PLUGIN } skl_judge_kind;
 
 typedef struct {
-  rl_judge_kind kind;
+  skl_judge_kind kind;
   const char *target;  /* command line (run with /bin/sh -c) or plugin path */
   double timeout_s;    /* per batch; a judge that answers nothing for this long has hung */
   int retries;         /* restarts of a crashed/hung/garbled command before giving up */
-} rl_judge_opts;
+} skl_judge_opts;
 
-typedef struct rl_judge rl_judge;
+typedef struct skl_judge skl_judge;
 
 /* Start the command or load the plugin (checks its ABI).
  * @return SKL_OK, SKL_ERR_IO (cannot start), SKL_ERR_INVALID (plugin lacks
  *         the symbols or has another ABI). */
-skl_status rl_judge_open(rl_judge **j, const rl_judge_opts *o, skl_error *err);
+skl_status skl_judge_open(skl_judge **j, const skl_judge_opts *o, skl_error *err);
 
 /* Score n items; scores[i] in [0, 1].
  * Command protocol: one request line per item
@@ -31,10 +32,10 @@ skl_status rl_judge_open(rl_judge **j, const rl_judge_opts *o, skl_error *err);
  * @return SKL_OK; SKL_ERR_IO (crashed or hung past timeout, after retries),
  *         SKL_ERR_PARSE (garbage answer), SKL_ERR_RANGE (score outside
  *         [0, 1]): the message names the sample id. */
-skl_status rl_judge_score(rl_judge *j, const skillrl_judge_item *items, int n, double *scores,
+skl_status skl_judge_score(skl_judge *j, const skillrl_judge_item *items, int n, double *scores,
                           skl_error *err);
 
 /* Stop the command / unload the plugin. NULL ok. */
-void rl_judge_close(rl_judge *j);
+void skl_judge_close(skl_judge *j);
 
 #endif

@@ -1,8 +1,8 @@
-/* rl judge: external JSON-lines command over a socketpair (no SIGPIPE),
+/* skl judge: external JSON-lines command over a socketpair (no SIGPIPE),
  * polled against a deadline; or a dlopen'd plugin. Not thread-safe per handle.
  * Not a sandbox: the command runs with the trainer's rights. */
 #define _GNU_SOURCE
-#include "rl/judge.h"
+#include "judge/judge.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,13 +20,13 @@
 
 #include "core/buf.h"
 
-struct rl_judge {
-  rl_judge_opts o;
+struct skl_judge {
+  skl_judge_opts o;
   char *target;
   pid_t pid;
   int fd;          /* our end of the socketpair */
   void *dl;
-  skillrl_judge_score_fn fn;
+  skillskl_judge_score_fn fn;
   skl_buf in;      /* bytes read, not yet a full line */
 };
 
@@ -36,7 +36,7 @@ static double now_s(void) {
   return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void stop_command(rl_judge *j) {
+static void stop_command(skl_judge *j) {
   if (j->fd >= 0) { close(j->fd); j->fd = -1; }
   if (j->pid > 0) {
     kill(-j->pid, SIGKILL);
@@ -47,7 +47,7 @@ static void stop_command(rl_judge *j) {
   skl_buf_clear(&j->in);
 }
 
-static skl_status start_command(rl_judge *j, skl_error *err) {
+static skl_status start_command(skl_judge *j, skl_error *err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return skl_error_set(err, SKL_ERR_IO, "judge: socketpair: %s", strerror(errno));
@@ -71,10 +71,10 @@ static skl_status start_command(rl_judge *j, skl_error *err) {
   return SKL_OK;
 }
 
-skl_status rl_judge_open(rl_judge **out, const rl_judge_opts *o, skl_error *err) {
+skl_status skl_judge_open(skl_judge **out, const skl_judge_opts *o, skl_error *err) {
   *out = NULL;
   if (!o->target || !o->target[0]) return skl_error_set(err, SKL_ERR_INVALID, "judge: no command or plugin given");
-  rl_judge *j = calloc(1, sizeof *j);
+  skl_judge *j = calloc(1, sizeof *j);
   if (!j) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   j->o = *o;
   if (j->o.timeout_s <= 0) j->o.timeout_s = 60;
@@ -82,17 +82,17 @@ skl_status rl_judge_open(rl_judge **out, const rl_judge_opts *o, skl_error *err)
   j->target = strdup(o->target);
   if (!j->target) { free(j); return skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); }
   skl_status s = SKL_OK;
-  if (o->kind == RL_JUDGE_PLUGIN) {
+  if (o->kind == SKL_JUDGE_PLUGIN) {
     j->dl = dlopen(o->target, RTLD_NOW | RTLD_LOCAL);
     if (!j->dl) {
       s = skl_error_set(err, SKL_ERR_IO, "judge plugin %s: cannot load: %s", o->target, dlerror());
     } else {
       skillrl_judge_abi_fn abi = (skillrl_judge_abi_fn)dlsym(j->dl, "skillrl_judge_abi");
-      j->fn = (skillrl_judge_score_fn)dlsym(j->dl, "skillrl_judge_score");
+      j->fn = (skillskl_judge_score_fn)dlsym(j->dl, "skillskl_judge_score");
       if (!abi || !j->fn)
         s = skl_error_set(err, SKL_ERR_INVALID,
-                          "judge plugin %s: missing symbol %s (see rl/judge_plugin.h)", o->target,
-                          abi ? "skillrl_judge_score" : "skillrl_judge_abi");
+                          "judge plugin %s: missing symbol %s (see src/judge/judge_plugin.h)", o->target,
+                          abi ? "skillskl_judge_score" : "skillrl_judge_abi");
       else if (abi() != SKILLRL_JUDGE_ABI)
         s = skl_error_set(err, SKL_ERR_INVALID, "judge plugin %s: ABI %d, this skillrl speaks %d; rebuild it",
                           o->target, abi(), SKILLRL_JUDGE_ABI);
@@ -100,13 +100,13 @@ skl_status rl_judge_open(rl_judge **out, const rl_judge_opts *o, skl_error *err)
   } else {
     s = start_command(j, err);
   }
-  if (s) { rl_judge_close(j); return s; }
+  if (s) { skl_judge_close(j); return s; }
   *out = j;
   return SKL_OK;
 }
 
 /* One attempt at scoring the items not yet done[]. */
-static skl_status command_round(rl_judge *j, const skillrl_judge_item *items, int n, double *scores,
+static skl_status command_round(skl_judge *j, const skillrl_judge_item *items, int n, double *scores,
                                 char *done, skl_error *err) {
   skl_buf req = {0};
   int pending = 0;
@@ -197,7 +197,7 @@ static skl_status command_round(rl_judge *j, const skillrl_judge_item *items, in
   return s;
 }
 
-skl_status rl_judge_score(rl_judge *j, const skillrl_judge_item *items, int n, double *scores, skl_error *err) {
+skl_status skl_judge_score(skl_judge *j, const skillrl_judge_item *items, int n, double *scores, skl_error *err) {
   if (j->fn) {
     for (int i = 0; i < n; i++) {
       char msg[512] = "";
@@ -225,7 +225,7 @@ skl_status rl_judge_score(rl_judge *j, const skillrl_judge_item *items, int n, d
   return s;
 }
 
-void rl_judge_close(rl_judge *j) {
+void skl_judge_close(skl_judge *j) {
   if (!j) return;
   stop_command(j);
   if (j->dl) dlclose(j->dl);
