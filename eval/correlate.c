@@ -3,21 +3,18 @@
 #include "eval/correlate.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/fs.h"
+#include "sys/plot.h"
 #include "eval/stats.h"
 
-extern char **environ;
 
 #define NOMEM(err) skl_error_set(err, SKL_ERR_NOMEM, "out of memory")
 
@@ -342,82 +339,6 @@ nomem:
   return NOMEM(err);
 }
 
-/* A gnuplot single-quoted string: ' doubled. */
-static int gp_quote(skl_buf *b, const char *s) {
-  int bad = skl_buf_puts(b, "'");
-  for (; *s; s++) bad |= *s == '\'' ? skl_buf_puts(b, "''") : skl_buf_append(b, s, 1);
-  return bad | skl_buf_puts(b, "'");
-}
-
-static skl_status run_gnuplot(const char *script, const char *log, int *status, skl_error *err) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  char *argv[] = {"gnuplot", (char *)script, NULL};
-  pid_t pid;
-  int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc)
-    return skl_error_set(err, SKL_ERR_UNSUPPORTED, "cannot run gnuplot: %s (install gnuplot-nox for the heatmap)",
-                         strerror(rc));
-  while (waitpid(pid, status, 0) < 0)
-    if (errno != EINTR) return skl_error_set(err, SKL_ERR_IO, "waiting for gnuplot: %s", strerror(errno));
-  return SKL_OK;
-}
-
-/* Write PREFIX.dat and PREFIX.gp (made by body, which appends the plot
- * commands after the terminal/output lines), run gnuplot (pngcairo, else
- * png) into PREFIX.png, its messages in PREFIX.log. */
-typedef int (*gp_body_fn)(skl_buf *gp, const char *f_dat, const void *ctx);
-
-static skl_status gp_render(const char *out_prefix, const skl_buf *dat, int width, int height, gp_body_fn body,
-                            const void *ctx, skl_error *err) {
-  skl_buf gp = {0}, path = {0};
-  skl_status st = SKL_OK;
-  char *f_dat = NULL, *f_gp = NULL, *f_png = NULL, *f_log = NULL;
-  int bad = 0;
-  if (skl_buf_printf(&path, "%s.dat", out_prefix) || !(f_dat = strdup(path.data))) goto nomem;
-  skl_buf_clear(&path);
-  if (skl_buf_printf(&path, "%s.gp", out_prefix) || !(f_gp = strdup(path.data))) goto nomem;
-  skl_buf_clear(&path);
-  if (skl_buf_printf(&path, "%s.png", out_prefix) || !(f_png = strdup(path.data))) goto nomem;
-  skl_buf_clear(&path);
-  if (skl_buf_printf(&path, "%s.log", out_prefix) || !(f_log = strdup(path.data))) goto nomem;
-  st = skl_fs_write_atomic(f_dat, dat->data ? dat->data : "", dat->len, err);
-  if (st) goto done;
-  for (int attempt = 0; attempt < 2; attempt++) {
-    skl_buf_clear(&gp);
-    bad = skl_buf_printf(&gp, "set terminal %s noenhanced size %d,%d\nset output ", attempt ? "png" : "pngcairo",
-                         width, height);
-    bad |= gp_quote(&gp, f_png);
-    bad |= skl_buf_puts(&gp, "\n");
-    bad |= body(&gp, f_dat, ctx);
-    if (bad) goto nomem;
-    st = skl_fs_write_atomic(f_gp, gp.data, gp.len, err);
-    if (st) goto done;
-    int status = 0;
-    st = run_gnuplot(f_gp, f_log, &status, err);
-    if (st) goto done;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && skl_fs_exists(f_png)) goto done;
-    if (attempt == 1) {
-      char *logtext = NULL;
-      size_t n = 0;
-      skl_fs_read_all(f_log, &logtext, &n, NULL);
-      const char *tail = logtext && n > 400 ? logtext + n - 400 : (logtext ? logtext : "");
-      st = skl_error_set(err, SKL_ERR_UNSUPPORTED, "gnuplot failed on %s (see %s): %s", f_gp, f_log, tail);
-      free(logtext);
-    }
-  }
-  goto done;
-nomem:
-  st = NOMEM(err);
-done:
-  skl_buf_free(&gp); skl_buf_free(&path);
-  free(f_dat); free(f_gp); free(f_png); free(f_log);
-  return st;
-}
-
 typedef struct {
   size_t rows, cols;
   const char *const *row_names, *const *col_names;
@@ -428,28 +349,28 @@ typedef struct {
 static int heat_body(skl_buf *gp, const char *f_dat, const void *vc) {
   const heat_ctx *h = vc;
   int bad = skl_buf_puts(gp, "set title ");
-  bad |= gp_quote(gp, h->title);
+  bad |= skl_plot_quote(gp, h->title);
   bad |= skl_buf_printf(gp, "\nunset key\nset view map\nset cbrange [%g:%g]\nset cblabel ", h->lo, h->hi);
-  bad |= gp_quote(gp, h->cblabel);
+  bad |= skl_plot_quote(gp, h->cblabel);
   bad |= skl_buf_printf(gp,
                         "\nset palette defined (%g '#b2182b', %g '#f7f7f7', %g '#2166ac')\n"
                         "set xrange [-0.5:%zu.5]\nset yrange [%zu.5:-0.5]\nset xtics rotate by 25 right\nset xtics (",
                         h->lo, (h->lo + h->hi) / 2, h->hi, h->cols - 1, h->rows - 1);
   for (size_t b = 0; b < h->cols; b++) {
     bad |= skl_buf_puts(gp, b ? ", " : "");
-    bad |= gp_quote(gp, h->col_names[b]);
+    bad |= skl_plot_quote(gp, h->col_names[b]);
     bad |= skl_buf_printf(gp, " %zu", b);
   }
   bad |= skl_buf_puts(gp, ")\nset ytics (");
   for (size_t s = 0; s < h->rows; s++) {
     bad |= skl_buf_puts(gp, s ? ", " : "");
-    bad |= gp_quote(gp, h->row_names[s]);
+    bad |= skl_plot_quote(gp, h->row_names[s]);
     bad |= skl_buf_printf(gp, " %zu", s);
   }
   bad |= skl_buf_puts(gp, ")\nplot ");
-  bad |= gp_quote(gp, f_dat);
+  bad |= skl_plot_quote(gp, f_dat);
   bad |= skl_buf_puts(gp, " matrix with image, ");
-  bad |= gp_quote(gp, f_dat);
+  bad |= skl_plot_quote(gp, f_dat);
   bad |= skl_buf_puts(gp, " matrix using 1:2:($3 == $3 ? sprintf('%.2f', $3) : 'n/a') with labels\n");
   return bad;
 }
@@ -469,7 +390,7 @@ skl_status eval_plot_heatmap(const double *m, size_t rows, size_t cols, const ch
   }
   if (bad) { skl_buf_free(&dat); return NOMEM(err); }
   heat_ctx h = {rows, cols, row_names, col_names, title, cblabel, lo, hi};
-  skl_status st = gp_render(out_prefix, &dat, 220 + 110 * (int)cols, 160 + 45 * (int)rows, heat_body, &h, err);
+  skl_status st = skl_plot_render(out_prefix, &dat, 220 + 110 * (int)cols, 160 + 45 * (int)rows, heat_body, &h, err);
   skl_buf_free(&dat);
   return st;
 }
@@ -483,17 +404,17 @@ typedef struct {
 static int bar_body(skl_buf *gp, const char *f_dat, const void *vc) {
   const bar_ctx *b = vc;
   int bad = skl_buf_puts(gp, "set title ");
-  bad |= gp_quote(gp, b->title);
+  bad |= skl_plot_quote(gp, b->title);
   bad |= skl_buf_puts(gp, "\nset ylabel ");
-  bad |= gp_quote(gp, b->ylabel);
+  bad |= skl_plot_quote(gp, b->ylabel);
   bad |= skl_buf_puts(gp, "\nset style data histograms\nset style histogram clustered gap 1\n"
                           "set style fill solid 0.8 border -1\nset xtics rotate by 25 right\nset grid ytics\n"
                           "set key outside right top\nset xzeroaxis lt -1\nplot ");
   for (size_t k = 0; k < b->series; k++) {
     bad |= skl_buf_puts(gp, k ? ", '' " : "");
-    if (!k) bad |= gp_quote(gp, f_dat);
+    if (!k) bad |= skl_plot_quote(gp, f_dat);
     bad |= skl_buf_printf(gp, " using %zu:xtic(1) title ", k + 2);
-    bad |= gp_quote(gp, b->series_names[k]);
+    bad |= skl_plot_quote(gp, b->series_names[k]);
   }
   bad |= skl_buf_puts(gp, "\n");
   return bad;
@@ -517,7 +438,7 @@ skl_status eval_plot_bars(const double *v, size_t groups, size_t series, const c
   }
   if (bad) { skl_buf_free(&dat); return NOMEM(err); }
   bar_ctx b = {groups, series, series_names, title, ylabel};
-  skl_status st = gp_render(out_prefix, &dat, 260 + 90 * (int)(groups * series), 480, bar_body, &b, err);
+  skl_status st = skl_plot_render(out_prefix, &dat, 260 + 90 * (int)(groups * series), 480, bar_body, &b, err);
   skl_buf_free(&dat);
   return st;
 }

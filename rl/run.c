@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "model/checkpoint.h"
+#include "sys/plot.h"
 
 static skl_status rm_tree(const char *path) {
   DIR *d = opendir(path);
@@ -237,4 +238,51 @@ skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_
   }
   free(path);
   return s;
+}
+
+static int curves_body(skl_buf *gp, const char *f_dat, const void *ctx) {
+  bool grpo = *(const bool *)ctx;
+  int bad = skl_buf_printf(gp, "set title '%s'\nset xlabel 'step'\nset grid\nset key outside bottom center horizontal\n",
+                           grpo ? "GRPO: reward and accuracy per step" : "SFT: loss per step");
+  bad |= skl_buf_puts(gp, "plot ");
+  bad |= skl_plot_quote(gp, f_dat);
+  if (grpo) {
+    bad |= skl_buf_puts(gp, " using 1:2 with linespoints title 'reward', ");
+    bad |= skl_plot_quote(gp, f_dat);
+    bad |= skl_buf_puts(gp, " using 1:3 with linespoints title 'accuracy'\n");
+  } else {
+    bad |= skl_buf_puts(gp, " using 1:2 with lines title 'loss'\n");
+  }
+  return bad;
+}
+
+skl_status rl_plot_curves(const char *run_dir, const char *phase, skl_error *err) {
+  char *path = skl_path_join(run_dir, "metrics.jsonl"), *prefix = skl_path_join(run_dir, "curves");
+  char *data = NULL;
+  size_t n = 0;
+  skl_status st = path && prefix ? skl_fs_read_all(path, &data, &n, err) : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  bool grpo = !strcmp(phase, "grpo");
+  skl_buf dat = {0};
+  int rows = 0;
+  for (char *line = data, *nl; !st && line && (nl = strchr(line, '\n')); line = nl + 1) {
+    *nl = '\0';
+    json_t *j = json_loads(line, 0, NULL);
+    const char *ph = j ? json_string_value(json_object_get(j, "phase")) : NULL;
+    if (ph && !strcmp(ph, phase)) {
+      json_int_t step = json_integer_value(json_object_get(j, "step"));
+      double a = json_number_value(json_object_get(j, grpo ? "reward" : "loss"));
+      double b = grpo ? json_number_value(json_object_get(j, "accuracy")) : 0;
+      if (skl_buf_printf(&dat, "%lld %.9g %.9g\n", (long long)step, a, b))
+        st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+      rows++;
+    }
+    json_decref(j);
+  }
+  if (!st && rows == 0) st = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no %s metrics to plot", path, phase);
+  if (!st) st = skl_plot_render(prefix, &dat, 900, 480, curves_body, &grpo, err);
+  skl_buf_free(&dat);
+  free(data);
+  free(path);
+  free(prefix);
+  return st;
 }

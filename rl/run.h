@@ -49,4 +49,10 @@ skl_status rl_state_write(const char *ckpt_dir, const rl_run_state *st, skl_erro
  * recomputes them), atomically. @return SKL_OK or I/O error. */
 skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_upto, FILE **f, skl_error *err);
 
+/* RUN/curves.png from RUN/metrics.jsonl: reward and accuracy per step
+ * (grpo) or loss per step (sft), via gnuplot (sys/plot.h).
+ * @return SKL_OK, SKL_ERR_UNSUPPORTED (no gnuplot), SKL_ERR_NOTFOUND (no
+ *         metrics of that phase) or an I/O error */
+skl_status rl_plot_curves(const char *run_dir, const char *phase, skl_error *err);
+
 #endif

@@ -144,5 +144,10 @@ skl_status rl_session_save_final(rl_session *s, skl_error *err) {
   skl_status st = skl_ckpt_save_model(&s->model, dir, s->o.cfg->save_bf16 ? SKL_DTYPE_BF16 : SKL_DTYPE_F32,
                                       s->tokenizer_path, err);
   free(dir);
+  if (!st && s->metrics) {
+    fflush(s->metrics);
+    skl_error pe; /* the PNG is a convenience: a machine without gnuplot still finishes the run */
+    rl_plot_curves(s->run_dir, s->o.phase, &pe);
+  }
   return st;
 }

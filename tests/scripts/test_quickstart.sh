@@ -15,6 +15,7 @@ check "trained tokenizer" "[ -f '$tmp/qs/tokenizer.json' ]"
 check "SFT final model" "[ -f '$tmp/qs/sft/final/model.safetensors' ]"
 check "RL final model" "[ -f '$tmp/qs/rl/final/model.safetensors' ]"
 check "RL metrics" "[ -s '$tmp/qs/rl/metrics.jsonl' ]"
+check "reward/accuracy and SFT loss curves (PNG)" "[ \"\$(head -c 4 '$tmp/qs/rl/curves.png' | od -An -c | tr -d ' ')\" = '211PNG' ] && [ -s '$tmp/qs/sft/curves.png' ]"
 check "eval after SFT and after RL" "[ -s '$tmp/qs/eval-sft/results.jsonl' ] && [ -s '$tmp/qs/eval-rl/results.jsonl' ]"
 check "side-by-side table printed" "grep -q 'mean (all items)' '$tmp/log'"
 [ $fail -eq 0 ] || tail -40 "$tmp/log" >&2
