@@ -30,7 +30,7 @@ static const skl_cfg_field fields[] = {
     F("batch.group", SKL_CFG_INT, group, "8", 2, 4096, "G: responses sampled per prompt"),
     F("batch.micro", SKL_CFG_INT, micro, "8", 1, 1e6, "sequences per forward/backward micro-batch"),
     F("rollout.max_response", SKL_CFG_INT, max_response, "32", 1, 1e7, "response budget in tokens"),
-    F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy)"),
+    F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy); the loss uses the policy's log-probs at temperature 1"),
     F("rollout.top_p", SKL_CFG_FLOAT, top_p, "1.0", 1e-6, 1, "nucleus sampling mass"),
     F("rollout.top_k", SKL_CFG_INT, top_k, "0", 0, 1e7, "top-k sampling (0 = off)"),
     F("dynamic_sampling.enabled", SKL_CFG_BOOL, dynamic_sampling, "true", 0, 0, "drop groups whose rewards are all equal and sample more (DAPO)"),
