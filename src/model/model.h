@@ -201,4 +201,72 @@ skl_status skl_model_logits(skl_model *m, skl_acts *a, const skl_batch *b, float
  * plus causal attention), for MFU reporting. */
 double skl_model_flops_per_token(const skl_model_config *cfg, int T, bool backward);
 
+
+/* ---- shared-prefix group step (GRPO, DESIGN.md §1.3) --------------------- */
+
+/* One prefix of P tokens shared by G suffixes. The step is EXACTLY (up to
+ * float summation order) skl_model_step on G rows, row g = prefix ++ suffix
+ * g at positions 0..P+len[g]-1, one document per row, with the same
+ * mask/weight/loss_norm, but the prefix's forward and backward run once:
+ * its keys/values serve every suffix and their gradients are summed over
+ * the G suffixes. A prefix token's loss (if any) counts G times, as in the
+ * G rows.
+ *
+ * GRPO use (prompt p[0..n-1], responses r_g[0..len_g-1]): the prediction of
+ * r_g[0] comes from the prompt's last position, shared by G responses with
+ * G different targets, so that position belongs to each suffix instead:
+ *   prefix   = p[0..n-2]                        (P = n - 1, no targets)
+ *   suffix g = p[n-1], r_g[0], ..., r_g[len-2]  (len[g] = len_g)
+ *   targets  = r_g[0], ..., r_g[len-1]
+ * which is exactly the packed row prompt+response minus its last token. */
+typedef struct {
+  int P;                          /* prefix tokens, >= 0 */
+  const int32_t *prefix;          /* [P] input ids */
+  const int32_t *prefix_targets;  /* [P] next-token ids (< 0: none), or NULL: the
+                                   * prefix has no loss and its logits are skipped */
+  const float *prefix_mask;       /* [P] or NULL: ones */
+  const float *prefix_weight;     /* [P] or NULL: ones */
+  int G;                          /* suffixes, >= 1 */
+  int R;                          /* row stride of the suffix arrays (>= every len) */
+  const int *len;                 /* [G] tokens of suffix g, 0..R */
+  const int32_t *tokens;          /* [G, R] suffix input ids */
+  const int32_t *targets;         /* [G, R] next-token ids; < 0: no loss */
+  const float *mask;              /* [G, R] loss mask, or NULL: ones */
+  const float *weight;            /* [G, R] per-token weights, or NULL: ones */
+  double loss_norm;               /* as skl_batch: <= 0 counts the G rows' tokens */
+} skl_group_batch;
+
+/* Activations of a group step, sized once for a prefix of up to P tokens
+ * and up to G suffixes of up to R tokens: rows are laid out prefix first,
+ * then the suffixes back to back (N = P + G*R rows at most). */
+typedef struct {
+  int P, G, R;        /* capacity */
+  skl_acts a;         /* per-row activations, B = 1 row of T = N */
+  int32_t *tokens;    /* [N] inputs of the last step, in row order */
+  int32_t *targets;   /* [N] */
+  int32_t *doc;       /* [G*R] suffix index of each suffix row (attention mask) */
+  int *row0;          /* [G+1] first row of suffix g in the last step; row0[G] = rows used */
+  float *part;        /* [G*R, NH*HD] suffix self-attention partial before the merge */
+  float *part_lse;    /* [NH, G*R] */
+  void *mem;          /* the one allocation besides a */
+} skl_group_acts;
+
+/* Size and allocate group activations (recompute as skl_acts_init).
+ * @return SKL_OK, SKL_ERR_RANGE (P < 0, G < 1, R < 1), SKL_ERR_NOMEM. */
+skl_status skl_group_acts_init(skl_group_acts *ga, const skl_model_config *cfg, int P, int G, int R,
+                               bool recompute, skl_error *err);
+void skl_group_acts_free(skl_group_acts *ga); /* NULL and half-built ok */
+
+/* The group step: forward (and with backward, the whole backward,
+ * ACCUMULATING into m->g) of one shared-prefix group that fits ga. Per-token
+ * results land in ga->a.logp / ga->a.entropy / ga->a.coef by row: suffix g
+ * token j at row ga->row0[g] + j, prefix token i at row i (logp and entropy
+ * 0 there when prefix_targets is NULL). stats as skl_model_step over the G
+ * rows. Allocates nothing; results do not depend on the thread count.
+ * @return SKL_OK, SKL_ERR_RANGE (sizes over capacity, token or target id
+ *         outside the vocabulary: message names prefix/suffix and column),
+ *         SKL_ERR_INVALID (no targets), SKL_ERR_STATE (no grads). */
+skl_status skl_group_step(skl_model *m, skl_group_acts *ga, const skl_group_batch *gb, bool backward,
+                          skl_step_stats *stats, skl_error *err);
+
 #endif
