@@ -19,9 +19,9 @@ skl_attn_shape mtp_attn_shape(const skl_model_config *c, int T) {
   return s;
 }
 
-void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int B, int T) {
-  int N = B * T, C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-      FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
+void mtp_block_qkv(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int N) {
+  int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = NH * HD,
+      KD = NKV * HD;
   skl_rmsnorm_forward(s->ln1, s->ln1_rstd, s->x, p->attn_norm, N, C, c->rms_eps);
   float *qd = c->qk_norm ? s->qraw : s->q, *kd = c->qk_norm ? s->kraw : s->k;
   skl_linear_forward(qd, s->ln1, p->wq, p->bq, N, C, QD);
@@ -33,12 +33,10 @@ void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_b
   }
   skl_rope_forward(s->q, s->rope, N, NH, HD, QD);
   skl_rope_forward(s->k, s->rope, N, NKV, HD, KD);
-  skl_attn_shape sh = mtp_attn_shape(c, T);
-  for (int b = 0; b < B; b++) {
-    size_t t0 = (size_t)b * T;
-    skl_attn_forward(s->att + t0 * QD, s->lse + t0 * NH, s->q + t0 * QD, s->k + t0 * KD,
-                     s->v + t0 * KD, &sh);
-  }
+}
+
+void mtp_block_out(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int N) {
+  int C = c->hidden_size, FF = c->intermediate_size, QD = c->n_heads * c->head_dim;
   memcpy(s->h, s->x, sizeof(float) * N * C);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, QD, 1.0f, s->att, QD, p->wo, QD, 1.0f,
               s->h, C);
@@ -49,6 +47,18 @@ void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_b
   memcpy(s->out, s->h, sizeof(float) * N * C);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, FF, 1.0f, s->act, FF, p->w_down, FF,
               1.0f, s->out, C);
+}
+
+void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int B, int T) {
+  int NH = c->n_heads, QD = NH * c->head_dim, KD = c->n_kv_heads * c->head_dim;
+  mtp_block_qkv(c, p, s, B * T);
+  skl_attn_shape sh = mtp_attn_shape(c, T);
+  for (int b = 0; b < B; b++) {
+    size_t t0 = (size_t)b * T;
+    skl_attn_forward(s->att + t0 * QD, s->lse + t0 * NH, s->q + t0 * QD, s->k + t0 * KD,
+                     s->v + t0 * KD, &sh);
+  }
+  mtp_block_out(c, p, s, B * T);
 }
 
 void mtp_block_backward(const skl_model_config *c, const skl_mtp_params *p, skl_mtp_params *g,

@@ -188,6 +188,43 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
                         const skl_mtp_batch *b, const skl_mtp_loss_config *lc, bool backward,
                         skl_mtp_stats *st, skl_error *err);
 
+/* ---- incremental rows (speculative drafting) ---------------------------- */
+
+/* Scratch for one head's forward over up to R new rows, when the caller
+ * keeps the block's keys/values in its own cache (src/decode/spec.c). The
+ * forward runs in two calls around the attention, which the caller does
+ * over its cache (skl_attn_forward with k_off/q_off ranges):
+ *   skl_mtp_rows_qkv(h, k, embed, n, tok, hprev, pos, r);   // r->q, r->k, r->v
+ *   ... append r->k, r->v to the cache; r->att[n, NH*HD] = attention ...
+ *   skl_mtp_rows_out(h, k, n, r, out);                        // out = h^k
+ * The math is skl_mtp_step's (same block code), so rows computed this way
+ * equal a full forward over the same sequence up to float summation order. */
+typedef struct {
+  int R;              /* row capacity */
+  float *mem;         /* the one allocation */
+  float *emb, *en, *hn, *x, *ln1; /* [R, C] */
+  float *qraw, *kraw; /* [R, NH*HD], [R, NKV*HD] (qk_norm; else NULL) */
+  float *q, *att;     /* [R, NH*HD] */
+  float *k, *v;       /* [R, NKV*HD] */
+  float *h, *ln2;     /* [R, C] */
+  float *gate, *up, *act; /* [R, FF] */
+  float *rope;        /* [R, HD] */
+} skl_mtp_rows;
+
+/* @return SKL_OK, SKL_ERR_RANGE (R < 1), SKL_ERR_NOMEM */
+skl_status skl_mtp_rows_init(skl_mtp_rows *r, const skl_model_config *cfg, int R, skl_error *err);
+void skl_mtp_rows_free(skl_mtp_rows *r); /* NULL ok */
+
+/* Head k (1-based) on n <= r->R rows: row i reads token tok[i] (t_{pos+k}),
+ * the previous depth's hidden hprev[i, C] (h^{k-1}) and RoPE position
+ * pos[i]; fills r->q, r->k, r->v (q/k norm and RoPE applied). embed is the
+ * main model's embedding [V, C]. */
+void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
+                      const float *hprev, const int32_t *pos, skl_mtp_rows *r);
+/* After the caller wrote r->att: out[n, C] = h^k of the rows (before
+ * model.norm; out may not alias r's buffers). */
+void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out);
+
 /* ---- files --------------------------------------------------------------- */
 
 /* Write DIR/mtp.safetensors (every head tensor, dtype F32 or BF16, metadata

@@ -21,6 +21,20 @@ typedef struct {
 
 skl_attn_shape mtp_attn_shape(const skl_model_config *c, int T);
 
+/* The block in two halves around its attention, so the incremental path
+ * (rows.c) runs the same code with attention over a KV cache:
+ * qkv: ln1 = attn_norm(x); q, k, v (q/k norm, RoPE from s->rope) of N rows;
+ * out: h = x + att @ wo^T; out = h + swiglu MLP(mlp_norm(h)). rstd fields
+ * may be NULL (no backward follows). */
+void mtp_block_qkv(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int N);
+void mtp_block_out(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int N);
+
+/* The module's input u[N, C] = eh_proj @ [enorm(emb) ; hnorm(hprev)] with
+ * emb = Emb(tok) (stored in emb, en, hn; rstd may be NULL). */
+void mtp_input_forward(const skl_model_config *c, const skl_mtp_params *p, const float *embed,
+                       const int32_t *tok, const float *hprev, float *emb, float *en, float *en_rstd,
+                       float *hn, float *hn_rstd, float *x, int N);
+
 /* One causal decoder layer (the main model's type) over B rows of T. */
 void mtp_block_forward(const skl_model_config *c, const skl_mtp_params *p, mtp_blk *s, int B, int T);
 /* Accumulates into g (every block field of the head). */

@@ -11,6 +11,19 @@
 
 /* ---- the step ----------------------------------------------------------- */
 
+void mtp_input_forward(const skl_model_config *c, const skl_mtp_params *p, const float *embed,
+                       const int32_t *tok, const float *hprev, float *emb, float *en, float *en_rstd,
+                       float *hn, float *hn_rstd, float *x, int N) {
+  int C = c->hidden_size;
+  skl_embed_forward(emb, tok, embed, N, C);
+  skl_rmsnorm_forward(en, en_rstd, emb, p->enorm, N, C, c->rms_eps);
+  skl_rmsnorm_forward(hn, hn_rstd, hprev, p->hnorm, N, C, c->rms_eps);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, C, 1.0f, en, C, p->eh_proj, 2 * C, 0.0f,
+              x, C);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, C, 1.0f, hn, C, p->eh_proj + C, 2 * C,
+              1.0f, x, C);
+}
+
 static mtp_blk blk_of(const skl_mtp_heads *h, skl_mtp_acts *a, int kk) {
   const skl_model_config *c = &h->cfg;
   size_t N = a->N, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
@@ -137,13 +150,8 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
     const skl_mtp_params *p = &h->p[kk];
     size_t o = (size_t)kk * AN * C, orr = (size_t)kk * AN;
     const float *hprev = kk ? a->out + (size_t)(kk - 1) * AN * C : h0;
-    skl_embed_forward(a->emb + o, a->tok + orr, m->p.embed, N, C);
-    skl_rmsnorm_forward(a->en + o, a->en_rstd + orr, a->emb + o, p->enorm, N, C, c->rms_eps);
-    skl_rmsnorm_forward(a->hn + o, a->hn_rstd + orr, hprev, p->hnorm, N, C, c->rms_eps);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, C, 1.0f, a->en + o, C, p->eh_proj,
-                2 * C, 0.0f, a->x + o, C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, C, C, 1.0f, a->hn + o, C,
-                p->eh_proj + C, 2 * C, 1.0f, a->x + o, C);
+    mtp_input_forward(c, p, m->p.embed, a->tok + orr, hprev, a->emb + o, a->en + o, a->en_rstd + orr,
+                      a->hn + o, a->hn_rstd + orr, a->x + o, N);
     mtp_blk blk = blk_of(h, a, kk);
     mtp_block_forward(c, p, &blk, B, T);
     skl_rmsnorm_forward(a->lnf + o, a->lnf_rstd + orr, a->out + o, m->p.final_norm, N, C, c->rms_eps);

@@ -1,0 +1,102 @@
+/* skl mtp rows: one head's forward over a few new rows whose attention the
+ * caller runs over its own KV cache (speculative drafting). Not the cache
+ * or the drafting loop (src/decode/spec.c), and no backward. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mtp/mtp.h"
+#include "mtp/mtp_internal.h"
+
+/* Slice r's buffers for cfg (base NULL: sizing only); @return floats. */
+static size_t rows_slice(const skl_model_config *c, int R, float *base, skl_mtp_rows *r) {
+  size_t n = (size_t)R, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  size_t off = 0;
+#define TAKE(field, cnt)                   \
+  do {                                     \
+    r->field = base ? base + off : NULL;   \
+    off += (cnt);                          \
+    off = (off + 15) & ~(size_t)15;        \
+  } while (0)
+  TAKE(emb, n * C);
+  TAKE(en, n * C);
+  TAKE(hn, n * C);
+  TAKE(x, n * C);
+  TAKE(ln1, n * C);
+  if (c->qk_norm) {
+    TAKE(qraw, n * QD);
+    TAKE(kraw, n * KD);
+  } else {
+    r->qraw = r->kraw = NULL;
+  }
+  TAKE(q, n * QD);
+  TAKE(att, n * QD);
+  TAKE(k, n * KD);
+  TAKE(v, n * KD);
+  TAKE(h, n * C);
+  TAKE(ln2, n * C);
+  TAKE(gate, n * FF);
+  TAKE(up, n * FF);
+  TAKE(act, n * FF);
+  TAKE(rope, n * HD);
+#undef TAKE
+  return off;
+}
+
+skl_status skl_mtp_rows_init(skl_mtp_rows *r, const skl_model_config *cfg, int R, skl_error *err) {
+  memset(r, 0, sizeof *r);
+  if (R < 1) return skl_error_set(err, SKL_ERR_RANGE, "mtp rows: capacity %d must be >= 1", R);
+  skl_mtp_rows tmp;
+  size_t n = rows_slice(cfg, R, NULL, &tmp);
+  float *mem = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);
+  if (!mem)
+    return skl_error_set(err, SKL_ERR_NOMEM, "mtp rows: cannot allocate %.1f MiB for %d rows",
+                         n * 4.0 / (1 << 20), R);
+  rows_slice(cfg, R, mem, r);
+  r->mem = mem;
+  r->R = R;
+  return SKL_OK;
+}
+
+void skl_mtp_rows_free(skl_mtp_rows *r) {
+  if (!r) return;
+  free(r->mem);
+  memset(r, 0, sizeof *r);
+}
+
+/* The block's view of r (no rstd: nothing is differentiated). */
+static mtp_blk blk_of_rows(skl_mtp_rows *r, float *out) {
+  mtp_blk s;
+  memset(&s, 0, sizeof s);
+  s.x = r->x;
+  s.ln1 = r->ln1;
+  s.qraw = r->qraw;
+  s.kraw = r->kraw;
+  s.q = r->q;
+  s.k = r->k;
+  s.v = r->v;
+  s.att = r->att;
+  s.h = r->h;
+  s.ln2 = r->ln2;
+  s.gate = r->gate;
+  s.up = r->up;
+  s.act = r->act;
+  s.out = out;
+  s.rope = r->rope;
+  return s;
+}
+
+void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
+                      const float *hprev, const int32_t *pos, skl_mtp_rows *r) {
+  const skl_model_config *c = &h->cfg;
+  const skl_mtp_params *p = &h->p[k - 1];
+  mtp_input_forward(c, p, embed, tok, hprev, r->emb, r->en, NULL, r->hn, NULL, r->x, n);
+  skl_rope_table(r->rope, pos, n, h->inv_freq, h->rope_attn_factor, c->head_dim);
+  mtp_blk s = blk_of_rows(r, NULL);
+  mtp_block_qkv(c, p, &s, n);
+}
+
+void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out) {
+  mtp_blk s = blk_of_rows(r, out);
+  mtp_block_out(&h->cfg, &h->p[k - 1], &s, n);
+}
