@@ -454,8 +454,11 @@ static void step_gate_up(skl_decoder *d, int n, int l) {
 }
 
 /* The forward of a step: row r is token tokens[r] of groups[r] (one row
- * each); logits[n, V] if non-NULL. */
-static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logits) {
+ * each; several rows may belong to one region at consecutive positions, in
+ * order: every row's K/V is stored before any row attends); logits[n, V]
+ * and hidden[n, C] (x[L] before model.norm) if non-NULL. Each row's
+ * arithmetic does not depend on the other rows. */
+static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logits, float *hidden) {
   skl_model *m = d->m;
   const skl_model_config *c = &m->cfg;
   const skl_params *p = &m->p;
@@ -492,6 +495,7 @@ static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logit
     small_linear(d->x, d->gate, p->w_down + (size_t)l * C * FF, NULL, n, FF, C, true);
   }
   for (int r = 0; r < n; r++) kv->len[d->groups[r].region] = d->groups[r].j0 + 1;
+  if (hidden) memcpy(hidden, d->x, sizeof(float) * (size_t)n * C);
   if (!logits) return;
   for (int r = 0; r < n; r++) rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->final_norm, C, c->rms_eps);
   small_linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n, C, c->vocab_size, false);
@@ -508,7 +512,7 @@ static skl_status check_tokens(const skl_decoder *d, const int32_t *t, int n, co
 }
 
 static skl_status prefill_region(skl_decoder *d, int r, const int32_t *tokens, int n, float *logits_last,
-                                 const char *what, int idx, skl_error *err) {
+                                 float *hidden, const char *what, int idx, skl_error *err) {
   skl_kv_cache *kv = &d->kv;
   if (n < 1) return skl_error_set(err, SKL_ERR_RANGE, "decoder: %s %d: prefill of %d tokens", what, idx, n);
   if ((int64_t)kv->len[r] + n > region_cap(kv, r))
@@ -522,7 +526,8 @@ static skl_status prefill_region(skl_decoder *d, int r, const int32_t *tokens, i
     row_group g = {r, 0, kv->len[r], ni};
     d->groups[0] = g;
     int last = ni - 1;
-    forward_rows(d, ni, tokens + i0, 1, &last, i0 + ni == n && logits_last ? 1 : 0, logits_last, NULL);
+    forward_rows(d, ni, tokens + i0, 1, &last, i0 + ni == n && logits_last ? 1 : 0, logits_last,
+                 hidden ? hidden + (size_t)i0 * d->m->cfg.hidden_size : NULL);
   }
   return SKL_OK;
 }
@@ -531,7 +536,7 @@ skl_status skl_decoder_prefill(skl_decoder *d, int slot, const int32_t *tokens, 
                                skl_error *err) {
   if (slot < 0 || slot >= d->kv.n_slots)
     return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", slot, d->kv.n_slots);
-  return prefill_region(d, slot, tokens, n, logits_last, "slot", slot, err);
+  return prefill_region(d, slot, tokens, n, logits_last, NULL, "slot", slot, err);
 }
 
 skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t *tokens, int n, float *logits_last,
@@ -541,7 +546,23 @@ skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t 
   if (d->n_children[prefix] > 0)
     return skl_error_set(err, SKL_ERR_STATE, "decoder: prefix %d has %d slots attached; it cannot grow", prefix,
                          d->n_children[prefix]);
-  return prefill_region(d, d->kv.n_slots + prefix, tokens, n, logits_last, "prefix", prefix, err);
+  return prefill_region(d, d->kv.n_slots + prefix, tokens, n, logits_last, NULL, "prefix", prefix, err);
+}
+
+skl_status skl_decoder_prefill_hidden(skl_decoder *d, int slot, int prefix, const int32_t *tokens, int n,
+                                      float *logits_last, float *hidden, skl_error *err) {
+  if ((slot < 0) == (prefix < 0))
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: prefill_hidden needs exactly one of slot %d / prefix %d",
+                         slot, prefix);
+  if (slot >= d->kv.n_slots)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", slot, d->kv.n_slots);
+  if (prefix >= d->kv.n_prefix)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: prefix %d out of range (%d prefixes)", prefix, d->kv.n_prefix);
+  if (prefix >= 0 && d->n_children[prefix] > 0)
+    return skl_error_set(err, SKL_ERR_STATE, "decoder: prefix %d has %d slots attached; it cannot grow", prefix,
+                         d->n_children[prefix]);
+  return slot >= 0 ? prefill_region(d, slot, tokens, n, logits_last, hidden, "slot", slot, err)
+                   : prefill_region(d, d->kv.n_slots + prefix, tokens, n, logits_last, hidden, "prefix", prefix, err);
 }
 
 skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32_t *tokens, float *logits,
@@ -563,7 +584,7 @@ skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32
     row_group g = {s, i, kv->len[s], 1};
     d->groups[i] = g;
   }
-  if (n <= SMALL_ROWS) step_rows(d, n, tokens, logits);
+  if (n <= SMALL_ROWS) step_rows(d, n, tokens, logits, NULL);
   else forward_rows(d, n, tokens, n, NULL, logits ? n : 0, logits, NULL);
   return SKL_OK;
 }
@@ -586,6 +607,46 @@ skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, i
     d->groups[0] = g;
     forward_rows(d, ni, tokens + i0, 1, NULL, logits ? ni : 0, logits ? logits + (size_t)i0 * V : NULL,
                  hidden ? hidden + (size_t)i0 * C : NULL);
+  }
+  return SKL_OK;
+}
+
+skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int *counts, const int32_t *tokens,
+                               float *logits, float *hidden, skl_error *err) {
+  skl_kv_cache *kv = &d->kv;
+  if (n < 1 || n > d->max_batch)
+    return skl_error_set(err, SKL_ERR_RANGE, "decoder: verify of %d sequences (1..%d)", n, d->max_batch);
+  int rows = 0;
+  for (int i = 0; i < n; i++) {
+    int s = slots[i];
+    if (s < 0 || s >= kv->n_slots)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d out of range (%d slots)", s, kv->n_slots);
+    for (int j = 0; j < i; j++)
+      if (slots[j] == s) return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d listed twice in one verify", s);
+    if (counts[i] < 1 || counts[i] > d->R)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d: verify of %d tokens (1..%d)", s, counts[i], d->R);
+    if ((int64_t)kv->len[s] + counts[i] > kv->T_max)
+      return skl_error_set(err, SKL_ERR_RANGE, "decoder: slot %d holds %d of %d tokens; %d more do not fit", s,
+                           kv->len[s], kv->T_max, counts[i]);
+    skl_status st = check_tokens(d, tokens + rows, counts[i], "slot", s, err);
+    if (st) return st;
+    rows += counts[i];
+  }
+  /* sequences in runs of at most R rows (the scratch), each run one forward */
+  size_t V = (size_t)d->m->cfg.vocab_size, C = (size_t)d->m->cfg.hidden_size;
+  int i = 0, row = 0;
+  while (i < n) {
+    int nr = 0, i1 = i;
+    while (i1 < n && nr + counts[i1] <= d->R) {
+      for (int t = 0; t < counts[i1]; t++) {
+        row_group g = {slots[i1], nr + t, kv->len[slots[i1]] + t, 1};
+        d->groups[nr + t] = g;
+      }
+      nr += counts[i1++];
+    }
+    step_rows(d, nr, tokens + row, logits ? logits + (size_t)row * V : NULL, hidden ? hidden + (size_t)row * C : NULL);
+    row += nr;
+    i = i1;
   }
   return SKL_OK;
 }
