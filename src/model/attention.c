@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "model/attention_internal.h"
 #include "model/layers.h"
 #include "model/model_internal.h"
 
@@ -221,13 +222,9 @@ static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const 
   }
 }
 
-void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
-                       const float *k, const float *v, const float *out, const float *lse,
-                       const skl_attn_shape *s, float *scratch) {
-  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
-  SKL_ASSERT(HD <= 256 && HD > 0 && grp > 0 && NH % NKV == 0);
-  float *D = scratch ? scratch : malloc(sizeof(float) * skl_attn_scratch_floats(s));
-  SKL_ASSERT(D);
+/* D[h, i] = dot(dout[i, h], out[i, h]): the softmax backward's row term. */
+static void attn_rowdot(float *D, const float *dout, const float *out, const skl_attn_shape *s) {
+  int Tq = s->Tq, NH = s->NH, HD = s->HD;
 #pragma omp parallel for collapse(2) schedule(static) if (SKL_PAR((size_t)Tq * NH * HD))
   for (int h = 0; h < NH; h++)
     for (int i = 0; i < Tq; i++) {
@@ -238,10 +235,84 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
       for (int d = 0; d < HD; d++) acc += g[d] * o[d];
       D[(size_t)h * Tq + i] = acc;
     }
+}
+
+/* Adds the [nj, HD] tile accumulators to dk/dv rows j0.. of kv head kh. */
+static void kv_tile_store(float *dk, float *dv, const float *dka, const float *dva,
+                          const skl_attn_shape *s, int kh, int j0, int nj) {
+  int HD = s->HD;
+  for (int jj = 0; jj < nj; jj++) {
+    if (dk) {
+      float *o = dk + (size_t)(j0 + jj) * s->k_stride + (size_t)kh * HD;
+#pragma omp simd
+      for (int d = 0; d < HD; d++) o[d] += dka[jj * HD + d];
+    }
+    if (dv) {
+      float *o = dv + (size_t)(j0 + jj) * s->v_stride + (size_t)kh * HD;
+#pragma omp simd
+      for (int d = 0; d < HD; d++) o[d] += dva[jj * HD + d];
+    }
+  }
+}
+
+/* Single pass: one task per kv head (and its grp query heads). It walks the
+ * kv tiles in order; per visible (query tile, kv tile) pair S, P, dP and dS
+ * are computed once and give dv and dk (tile accumulators, stored when the
+ * kv tile is done) and dq (added straight into dq rows of the task's own
+ * query heads: no other task writes them). Every sum runs in an order fixed
+ * by the shape, so results do not depend on the thread count. */
+static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                            const float *k, const float *v, const float *lse, const float *D,
+                            const skl_attn_shape *s) {
+  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
+  int nkt = (Tk + TILE - 1) / TILE;
+#pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
+  {
+    bool owned;
+    tile_buf *tb = tile_get(s, &owned);
+#pragma omp for schedule(dynamic, 1)
+    for (int kh = 0; kh < NKV; kh++)
+      for (int kt = 0; kt < nkt; kt++) {
+        int j0 = kt * TILE, nj = imin(TILE, Tk - j0);
+        float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
+        if (dk) memset(dka, 0, sizeof(float) * nj * HD);
+        if (dv) memset(dva, 0, sizeof(float) * nj * HD);
+        int ifirst = imax(0, s->k_off + j0 - s->q_off);
+        for (int h = kh * grp; h < (kh + 1) * grp; h++)
+          for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
+            int ni = imin(TILE, Tq - i0);
+            bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+            if (skip) continue;
+            scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
+            probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+            /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q ; dq[ni, HD] += dS @ K */
+            if (dv)
+              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
+                          dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
+                          dva, HD);
+            if (dk)
+              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE,
+                          q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride, 1.0f,
+                          dka, HD);
+            if (dq)
+              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
+                          k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 1.0f,
+                          dq + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride);
+          }
+        kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
+      }
+    if (owned) free(tb);
+  }
+}
+
+/* Two passes: A, one task per (kv head, key tile) -> dk, dv; B, one task per
+ * (head, query tile) -> dq. Each recomputes the tiles, but there are
+ * NKV * key tiles tasks, so it keeps threads busy when NKV is small. */
+static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                         const float *k, const float *v, const float *lse, const float *D,
+                         const skl_attn_shape *s) {
+  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
   int nkt = (Tk + TILE - 1) / TILE, nqt = (Tq + TILE - 1) / TILE;
-  int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1);
-  /* pass A: each task owns one kv head's key tile -> dk, dv without races */
   if (dk || dv) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
@@ -262,7 +333,6 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
               if (skip) continue;
               scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
               probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
-              /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q */
               cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
                           dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
                           dva, HD);
@@ -270,21 +340,11 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
                           q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride, 1.0f,
                           dka, HD);
             }
-          for (int jj = 0; jj < nj; jj++) {
-            if (dk) {
-              float *o = dk + (size_t)(j0 + jj) * s->k_stride + (size_t)kh * HD;
-              for (int d = 0; d < HD; d++) o[d] += dka[jj * HD + d];
-            }
-            if (dv) {
-              float *o = dv + (size_t)(j0 + jj) * s->v_stride + (size_t)kh * HD;
-              for (int d = 0; d < HD; d++) o[d] += dva[jj * HD + d];
-            }
-          }
+          kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
         }
       if (owned) free(tb);
     }
   }
-  /* pass B: each task owns one head's query tile -> dq */
   if (dq) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
@@ -310,12 +370,46 @@ void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const
           }
           for (int ii = 0; ii < ni; ii++) {
             float *o = dq + (size_t)(i0 + ii) * s->q_stride + (size_t)h * HD;
+#pragma omp simd
             for (int d = 0; d < HD; d++) o[d] += dqa[ii * HD + d];
           }
         }
       if (owned) free(tb);
     }
   }
+}
+
+skl_attn_bwd_scheme skl_attn_bwd_pick(const skl_attn_shape *s) {
+  /* By shape only, never by thread count (determinism). The single pass has
+   * NKV tasks: enough for a few threads from NKV = 4 up; below the parallel
+   * threshold everything runs on one thread anyway. */
+  bool parallel = SKL_PAR((size_t)s->Tq * s->Tk * s->NH * s->HD / 64);
+  return s->NKV >= SKL_ATTN_SINGLE_PASS_MIN_KV || !parallel ? SKL_ATTN_BWD_SINGLE_PASS
+                                                            : SKL_ATTN_BWD_TWO_PASS;
+}
+
+void skl_attn_backward_scheme(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                              const float *k, const float *v, const float *out, const float *lse,
+                              const skl_attn_shape *s, float *scratch, skl_attn_bwd_scheme scheme) {
+  int NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
+  SKL_ASSERT(HD <= 256 && HD > 0 && grp > 0 && NH % NKV == 0);
+  if (!dq && !dk && !dv) return;
+  float *D = scratch ? scratch : malloc(sizeof(float) * skl_attn_scratch_floats(s));
+  SKL_ASSERT(D);
+  attn_rowdot(D, dout, out, s);
+  int blas_threads = openblas_get_num_threads();
+  openblas_set_num_threads(1);
+  if (scheme == SKL_ATTN_BWD_AUTO) scheme = skl_attn_bwd_pick(s);
+  if (scheme == SKL_ATTN_BWD_SINGLE_PASS)
+    bwd_single_pass(dq, dk, dv, dout, q, k, v, lse, D, s);
+  else
+    bwd_two_pass(dq, dk, dv, dout, q, k, v, lse, D, s);
   openblas_set_num_threads(blas_threads);
   if (!scratch) free(D);
+}
+
+void skl_attn_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                       const float *k, const float *v, const float *out, const float *lse,
+                       const skl_attn_shape *s, float *scratch) {
+  skl_attn_backward_scheme(dq, dk, dv, dout, q, k, v, out, lse, s, scratch, SKL_ATTN_BWD_AUTO);
 }
