@@ -88,6 +88,60 @@ static int top_k_ids(int32_t *idx, const float *p, int V, int k) {
 }
 #undef WORSE
 
+/* The kept candidates after top-k / top-p of s->prob[V] (unnormalised
+ * temperature probabilities summing to sum): @return n, with s->idx[0..n)
+ * the kept ids in descending order, or 0 when nothing is filtered (all V
+ * ids kept, s->idx untouched). */
+static int keep_set(skl_sampler *s, const skl_sample_params *sp, double sum) {
+  int V = s->V;
+  int k = sp->top_k > 0 && sp->top_k < V ? sp->top_k : 0;
+  if (!k && !(sp->top_p < 1.0f)) return 0;
+  /* Candidates in descending order. For top-p alone, try the best 256
+   * first; most distributions reach the mass there, else sort all. */
+  int want = k ? k : (V < 256 ? V : 256);
+  int n = top_k_ids(s->idx, s->prob, V, want);
+  if (sp->top_p < 1.0f) {
+    double mass = 0, total = 0, target;
+    if (k)
+      for (int i = 0; i < n; i++) total += s->prob[s->idx[i]];
+    else
+      total = sum;
+    target = sp->top_p * total;
+    int keep = 0;
+    for (; keep < n; keep++) {
+      mass += s->prob[s->idx[keep]];
+      if (mass >= target) { keep++; break; }
+    }
+    if (keep == n && mass < target && !k && n < V) { /* the best 256 were not enough */
+      n = top_k_ids(s->idx, s->prob, V, V);
+      mass = 0;
+      for (keep = 0; keep < n; keep++) {
+        mass += s->prob[s->idx[keep]];
+        if (mass >= target) { keep++; break; }
+      }
+    }
+    n = keep < 1 ? 1 : keep > n ? n : keep;
+  }
+  return n;
+}
+
+/* s->prob[i] = exp((logits[i] - max) / T); @return their sum, *arg the argmax */
+static double temper(skl_sampler *s, const float *logits, float temperature, int32_t *arg) {
+  int V = s->V;
+  float mx = logits[0];
+  *arg = 0;
+  for (int i = 1; i < V; i++)
+    if (logits[i] > mx) { mx = logits[i]; *arg = i; }
+  float inv_t = 1.0f / temperature;
+  double sum = 0;
+  for (int i = 0; i < V; i++) {
+    float e = expf((logits[i] - mx) * inv_t);
+    s->prob[i] = e;
+    sum += e;
+  }
+  return sum;
+}
+
 int32_t skl_sample_token(skl_sampler *s, const float *logits, const skl_sample_params *sp, skl_rng *rng,
                          float *logp) {
   int V = s->V;
@@ -97,42 +151,9 @@ int32_t skl_sample_token(skl_sampler *s, const float *logits, const skl_sample_p
     if (logits[i] > mx) { mx = logits[i]; arg = i; }
   int32_t tok = arg;
   if (sp->temperature > 0) {
-    float inv_t = 1.0f / sp->temperature;
-    double sum = 0;
-    for (int i = 0; i < V; i++) {
-      float e = expf((logits[i] - mx) * inv_t);
-      s->prob[i] = e;
-      sum += e;
-    }
-    int n = V;
-    int k = sp->top_k > 0 && sp->top_k < V ? sp->top_k : 0;
-    if (k || sp->top_p < 1.0f) {
-      /* Candidates in descending order. For top-p alone, try the best 256
-       * first; most distributions reach the mass there, else sort all. */
-      int want = k ? k : (V < 256 ? V : 256);
-      n = top_k_ids(s->idx, s->prob, V, want);
-      if (sp->top_p < 1.0f) {
-        double mass = 0, total = 0, target;
-        if (k)
-          for (int i = 0; i < n; i++) total += s->prob[s->idx[i]];
-        else
-          total = sum;
-        target = sp->top_p * total;
-        int keep = 0;
-        for (; keep < n; keep++) {
-          mass += s->prob[s->idx[keep]];
-          if (mass >= target) { keep++; break; }
-        }
-        if (keep == n && mass < target && !k && n < V) { /* the best 256 were not enough */
-          n = top_k_ids(s->idx, s->prob, V, V);
-          mass = 0;
-          for (keep = 0; keep < n; keep++) {
-            mass += s->prob[s->idx[keep]];
-            if (mass >= target) { keep++; break; }
-          }
-        }
-        n = keep < 1 ? 1 : keep > n ? n : keep;
-      }
+    double sum = temper(s, logits, sp->temperature, &arg);
+    int n = keep_set(s, sp, sum);
+    if (n) {
       double tot = 0;
       for (int i = 0; i < n; i++) tot += s->prob[s->idx[i]];
       double u = skl_rng_uniform(rng) * tot, acc = 0;
@@ -152,10 +173,38 @@ int32_t skl_sample_token(skl_sampler *s, const float *logits, const skl_sample_p
       while (tok > 0 && s->prob[tok] == 0.0f) tok--;
     }
   }
-  if (logp) {
-    double z = 0;
-    for (int i = 0; i < V; i++) z += exp((double)(logits[i] - mx));
-    *logp = (float)((double)(logits[tok] - mx) - log(z));
-  }
+  if (logp) *logp = skl_sample_logp(logits, V, tok);
   return tok;
+}
+
+float skl_sample_logp(const float *logits, int V, int32_t tok) {
+  float mx = logits[0];
+  for (int i = 1; i < V; i++)
+    if (logits[i] > mx) mx = logits[i];
+  double z = 0;
+  for (int i = 0; i < V; i++) z += exp((double)(logits[i] - mx));
+  return (float)((double)(logits[tok] - mx) - log(z));
+}
+
+int32_t skl_sample_dist(skl_sampler *s, const float *logits, const skl_sample_params *sp, float *prob) {
+  int V = s->V;
+  int32_t arg = 0;
+  if (!(sp->temperature > 0)) {
+    for (int i = 1; i < V; i++)
+      if (logits[i] > logits[arg]) arg = i;
+    memset(prob, 0, sizeof(float) * (size_t)V);
+    prob[arg] = 1.0f;
+    return arg;
+  }
+  double sum = temper(s, logits, sp->temperature, &arg);
+  int n = keep_set(s, sp, sum);
+  if (n) {
+    double tot = 0;
+    for (int i = 0; i < n; i++) tot += s->prob[s->idx[i]];
+    memset(prob, 0, sizeof(float) * (size_t)V);
+    for (int i = 0; i < n; i++) prob[s->idx[i]] = (float)(s->prob[s->idx[i]] / tot);
+  } else {
+    for (int i = 0; i < V; i++) prob[i] = (float)(s->prob[i] / sum);
+  }
+  return arg;
 }

@@ -41,4 +41,15 @@ void skl_sampler_free(skl_sampler *s); /* NULL ok */
 int32_t skl_sample_token(skl_sampler *s, const float *logits, const skl_sample_params *sp, skl_rng *rng,
                          float *logp);
 
+/* The distribution skl_sample_token draws from, as probabilities:
+ * prob[V] (sums to 1 up to rounding; exactly 0 outside the top-k / top-p
+ * set), for speculative sampling's p and q. Greedy (temperature 0): one-hot
+ * at the argmax. Uses s's scratch; consumes no random numbers.
+ * @return the argmax id (lowest on ties) */
+int32_t skl_sample_dist(skl_sampler *s, const float *logits, const skl_sample_params *sp, float *prob);
+
+/* log p(tok) under softmax(logits[V]) at temperature 1 (the logp that
+ * skl_sample_token reports). */
+float skl_sample_logp(const float *logits, int V, int32_t tok);
+
 #endif
