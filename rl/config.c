@@ -43,7 +43,7 @@ static const skl_cfg_field fields[] = {
     E("loss.kl_estimator", kl_estimator, "k3", kl_names, "KL estimator"),
     F("loss.kl_in_reward", SKL_CFG_BOOL, kl_in_reward, "false", 0, 0, "apply the KL as a reward penalty instead of a loss term"),
     F("update.epochs", SKL_CFG_INT, update_epochs, "1", 1, 100, "passes over each rollout batch"),
-    F("update.shared_prefix", SKL_CFG_BOOL, shared_prefix, "true", 0, 0, "compute each group's prompt once in the update (exact)"),
+    F("update.shared_prefix", SKL_CFG_BOOL, shared_prefix, "true", 0, 0, "update step per group: the prompt's forward/backward runs once for its G responses (old, reference and new log-probs, gradients; exact up to float rounding); false packs prompt+response rows, batch.micro per micro-batch"),
     F("optim.lr", SKL_CFG_FLOAT, lr, "1e-5", 0, 10, "peak learning rate (RL)"),
     F("optim.min_lr_ratio", SKL_CFG_FLOAT, min_lr_ratio, "0.1", 0, 1, "cosine floor as a fraction of lr"),
     F("optim.weight_decay", SKL_CFG_FLOAT, weight_decay, "0.0", 0, 10, "AdamW decoupled weight decay"),

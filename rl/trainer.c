@@ -44,7 +44,12 @@ typedef struct {
   skl_decoder *dec;
   skl_model ref;      /* frozen starting model (kl_coef > 0) */
   bool has_ref;
-  skl_acts acts;
+  skl_acts acts;      /* plain path (update.shared_prefix false) */
+  skl_group_acts gacts; /* shared-prefix path: one prompt, up to G responses */
+  bool group_step;    /* update.shared_prefix */
+  int32_t *g_tok, *g_tgt; /* [G, max_response] suffix rows of the group step */
+  float *g_w;         /* [G, max_response] */
+  int *g_len;         /* [G] */
   rl_packed pk;
   int rows, T;        /* micro-batch rows, row length */
   float *w;           /* [rows*T] per-token weights */
@@ -146,10 +151,60 @@ static int pack_micro(trainer_t *t, seq_t **seqs, int from, int to, skl_error *e
   return n;
 }
 
+/* Shared-prefix path: the run of sequences [k0, k1) with one prompt (at
+ * most G) as one group step. The prompt's last token starts every suffix,
+ * since it predicts each response's first token (model.h): prefix =
+ * prompt[0..n-2], suffix = prompt[n-1], resp[0..len-2], targets = resp.
+ * With grad, weights are -grad (dLoss/dlogp) and the backward runs. */
+static skl_status group_run(trainer_t *t, skl_model *m, seq_t **seqs, int k0, int k1, bool grad,
+                            skl_error *err) {
+  const rl_item *it = &t->s.data.items[seqs[k0]->item];
+  int R = t->c->max_response;
+  if (it->n_prompt < 1) return skl_error_set(err, SKL_ERR_INVALID, "sample %s has an empty prompt", it->id);
+  for (int k = k0; k < k1; k++) {
+    const seq_t *q = seqs[k];
+    int g = k - k0;
+    int32_t *tok = t->g_tok + (size_t)g * R, *tgt = t->g_tgt + (size_t)g * R;
+    float *w = t->g_w + (size_t)g * R;
+    t->g_len[g] = q->len;
+    for (int j = 0; j < q->len; j++) {
+      tok[j] = j == 0 ? it->prompt[it->n_prompt - 1] : q->resp[j - 1];
+      tgt[j] = q->resp[j];
+      if (grad) w[j] = -q->grad[j];
+    }
+  }
+  skl_group_batch gb = {.P = it->n_prompt - 1, .prefix = it->prompt, .G = k1 - k0, .R = R, .len = t->g_len,
+                        .tokens = t->g_tok, .targets = t->g_tgt, .weight = grad ? t->g_w : NULL, .loss_norm = 1};
+  skl_step_stats ss;
+  return skl_group_step(m, &t->gacts, &gb, grad, &ss, err);
+}
+
+/* End of the run of sequences from k0 that share one prompt (at most G). */
+static int group_end(const trainer_t *t, seq_t **seqs, int k0, int n) {
+  int k1 = k0 + 1;
+  while (k1 < n && k1 - k0 < t->c->group && seqs[k1]->item == seqs[k0]->item) k1++;
+  return k1;
+}
+
 /* Forward over all local sequences: fills logp (and entropy) per response
  * token from model m. which: 0 logp_old(+entropy), 1 logp_ref, 2 logp_new. */
 static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, int which, skl_error *err) {
-  for (int k0 = 0; k0 < n;) {
+  for (int k0 = 0; k0 < n && t->group_step;) {
+    int k1 = group_end(t, seqs, k0, n);
+    skl_status st = group_run(t, m, seqs, k0, k1, false, err);
+    if (st) return st;
+    for (int k = k0; k < k1; k++) {
+      seq_t *q = seqs[k];
+      const float *lp = t->gacts.a.logp + t->gacts.row0[k - k0], *en = t->gacts.a.entropy + t->gacts.row0[k - k0];
+      float *dst = which == 0 ? q->logp_old : which == 1 ? q->logp_ref : q->logp_new;
+      for (int j = 0; j < q->len; j++) {
+        dst[j] = lp[j];
+        if (which == 0) q->entropy[j] = en[j];
+      }
+    }
+    k0 = k1;
+  }
+  for (int k0 = 0; k0 < n && !t->group_step;) {
     skl_status st = SKL_OK;
     int got = pack_micro(t, seqs, k0, n, err, &st);
     if (st) return st;
@@ -177,7 +232,13 @@ static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, 
 
 /* Forward+backward with per-token weights -grad (dLoss/dlogp = grad). */
 static skl_status backward_weighted(trainer_t *t, seq_t **seqs, int n, skl_error *err) {
-  for (int k0 = 0; k0 < n;) {
+  for (int k0 = 0; k0 < n && t->group_step;) {
+    int k1 = group_end(t, seqs, k0, n);
+    skl_status st = group_run(t, &t->s.model, seqs, k0, k1, true, err);
+    if (st) return st;
+    k0 = k1;
+  }
+  for (int k0 = 0; k0 < n && !t->group_step;) {
     skl_status st = SKL_OK;
     int got = pack_micro(t, seqs, k0, n, err, &st);
     if (st) return st;
@@ -477,7 +538,22 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
   if (!st) st = skl_decoder_init(&t.dec, &s->model, c->group, c->max_response + 1, 1, max_prompt, err);
   t.T = max_prompt + c->max_response;
   t.rows = c->micro;
-  if (!st) st = skl_acts_init(&t.acts, &s->model.cfg, t.rows, t.T, t.T >= 2048, err);
+  t.group_step = c->shared_prefix;
+  if (!st && t.group_step) {
+    /* one prompt (minus its last token) and G responses per step */
+    int P = max_prompt > 0 ? max_prompt - 1 : 0, R = c->max_response;
+    st = skl_group_acts_init(&t.gacts, &s->model.cfg, P, c->group, R, P + (int64_t)c->group * R >= 2048, err);
+    if (!st) {
+      size_t n = (size_t)c->group * R;
+      t.g_tok = malloc(sizeof *t.g_tok * n);
+      t.g_tgt = malloc(sizeof *t.g_tgt * n);
+      t.g_w = malloc(sizeof *t.g_w * n);
+      t.g_len = malloc(sizeof *t.g_len * (size_t)c->group);
+      if (!t.g_tok || !t.g_tgt || !t.g_w || !t.g_len) st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+    }
+  } else if (!st) {
+    st = skl_acts_init(&t.acts, &s->model.cfg, t.rows, t.T, t.T >= 2048, err);
+  }
   if (!st) st = rl_packed_init(&t.pk, t.rows, t.T, 512, err);
   if (!st) {
     t.w = malloc(sizeof *t.w * (size_t)t.rows * t.T);
@@ -514,6 +590,11 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
   free(t.mask);
   rl_packed_free(&t.pk);
   skl_acts_free(&t.acts);
+  skl_group_acts_free(&t.gacts);
+  free(t.g_tok);
+  free(t.g_tgt);
+  free(t.g_w);
+  free(t.g_len);
   skl_decoder_free(t.dec);
   if (t.has_ref) skl_model_free(&t.ref);
   rl_session_free(s);
