@@ -1,0 +1,603 @@
+/* skl spec: speculative generation with MTP heads: the heads' caches, the
+ * draft / verify / accept rounds over a batch of sequences. Not the cached
+ * main forward (decode.c) nor the head block math (mtp/rows.c). */
+#include "decode/spec.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/layers.h"
+#include "sys/sys.h"
+
+struct skl_spec {
+  skl_decoder *d;
+  const skl_model *m;
+  const skl_mtp_heads *h;
+  int K, C, V, QD, KD, NH;
+  int n_slots, T_max, n_prefix, P_max;
+  int W;              /* ring rows per depth: > the most rows one round reads */
+  int R;              /* head rows per forward */
+  skl_kv_cache kv;    /* heads' K/V: "layer" k-1 is head k; regions as the decoder's */
+  float *ring;        /* [n_slots, K, W, C] depth t (h^t, t < K) of position j at row j % W */
+  skl_mtp_rows rows;  /* head forward scratch, R rows */
+  int32_t *rtok, *rpos; /* [R] */
+  float *hprev, *hout;  /* [R, C] */
+  float *att2, *lse, *lse2; /* [R, QD], [NH, R], [NH, R] */
+  float *lnf;         /* [n_slots, C] */
+  float *attn_work;
+  size_t attn_work_floats;
+  skl_spec_draft_fn observe;
+  void *observe_ctx;
+};
+
+/* ---- stats ---------------------------------------------------------------- */
+
+double skl_spec_acceptance(const skl_spec_stats *st, int k) {
+  if (k < 1 || k > st->K || !st->reached[k - 1]) return 0.0;
+  return (double)st->accepted[k - 1] / (double)st->reached[k - 1];
+}
+
+double skl_spec_cumulative(const skl_spec_stats *st, int k) {
+  if (k < 1 || k > st->K || !st->drafted[k - 1]) return 0.0;
+  return (double)st->accepted[k - 1] / (double)st->drafted[k - 1];
+}
+
+double skl_spec_mean_accepted(const skl_spec_stats *st) {
+  return st->rounds ? (double)st->accepted_total / (double)st->rounds : 0.0;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+skl_status skl_spec_load_heads(skl_mtp_heads *h, const char *dir, const skl_model_config *cfg, int K,
+                               skl_error *err) {
+  memset(h, 0, sizeof *h);
+  if (K < 1)
+    return skl_error_set(err, SKL_ERR_RANGE, "speculative decoding with %d heads: use at least 1", K);
+  skl_status s = skl_mtp_load(h, dir, cfg, err);
+  if (s) return skl_error_prefix(err, "speculative decoding needs MTP heads");
+  if (K > h->K) {
+    int have = h->K;
+    skl_mtp_free(h);
+    return skl_error_set(err, SKL_ERR_RANGE,
+                         "speculative decoding with %d heads: %s has %d trained MTP heads; use at most %d, or add "
+                         "heads with 'skillrl mtp extend --model %s --to %d ...'",
+                         K, dir, have, have, dir, K);
+  }
+  return SKL_OK;
+}
+
+void skl_spec_free(skl_spec *s) {
+  if (!s) return;
+  skl_kv_cache_free(&s->kv);
+  skl_mtp_rows_free(&s->rows);
+  free(s->ring);
+  free(s->rtok);
+  free(s->rpos);
+  free(s->hprev);
+  free(s->hout);
+  free(s->att2);
+  free(s->lse);
+  free(s->lse2);
+  free(s->lnf);
+  free(s->attn_work);
+  free(s);
+}
+
+void skl_spec_set_observer(skl_spec *s, skl_spec_draft_fn fn, void *ctx) {
+  s->observe = fn;
+  s->observe_ctx = ctx;
+}
+
+skl_status skl_spec_init(skl_spec **out, skl_decoder *d, const skl_mtp_heads *h, int K, skl_error *err) {
+  *out = NULL;
+  const skl_model *m = skl_decoder_model(d);
+  const skl_model_config *mc = &m->cfg, *hc = &h->cfg;
+  if (K < 1 || K > h->K)
+    return skl_error_set(err, SKL_ERR_RANGE,
+                         "speculative decoding with %d heads: the model has %d trained MTP heads; use 1..%d, or add "
+                         "heads with 'skillrl mtp extend --to %d'",
+                         K, h->K, h->K, K);
+  if (mc->hidden_size != hc->hidden_size || mc->vocab_size != hc->vocab_size || mc->n_heads != hc->n_heads ||
+      mc->n_kv_heads != hc->n_kv_heads || mc->head_dim != hc->head_dim ||
+      mc->intermediate_size != hc->intermediate_size || mc->qk_norm != hc->qk_norm || mc->qkv_bias != hc->qkv_bias)
+    return skl_error_set(err, SKL_ERR_INVALID,
+                         "speculative decoding: the MTP heads were made for another model (hidden %d, vocab %d, "
+                         "heads %d/%d x %d, ff %d) than the decoder's (hidden %d, vocab %d, heads %d/%d x %d, ff %d); "
+                         "train heads for this model with 'skillrl mtp train'",
+                         hc->hidden_size, hc->vocab_size, hc->n_heads, hc->n_kv_heads, hc->head_dim,
+                         hc->intermediate_size, mc->hidden_size, mc->vocab_size, mc->n_heads, mc->n_kv_heads,
+                         mc->head_dim, mc->intermediate_size);
+  const skl_kv_cache *dkv = skl_decoder_cache(d);
+  skl_spec *s = calloc(1, sizeof *s);
+  if (!s) return skl_error_set(err, SKL_ERR_NOMEM, "speculative decoding: out of memory");
+  s->d = d;
+  s->m = m;
+  s->h = h;
+  s->K = K;
+  s->C = mc->hidden_size;
+  s->V = mc->vocab_size;
+  s->NH = mc->n_heads;
+  s->QD = mc->n_heads * mc->head_dim;
+  s->KD = mc->n_kv_heads * mc->head_dim;
+  s->n_slots = dkv->n_slots;
+  s->T_max = dkv->T_max;
+  s->n_prefix = dkv->n_prefix;
+  s->P_max = dkv->P_max;
+  s->W = K + 3;
+  s->R = s->n_slots * (K + 1) > 128 ? s->n_slots * (K + 1) : 128;
+  skl_model_config kc = *mc;
+  kc.n_layers = K;
+  skl_status st = skl_kv_cache_init(&s->kv, &kc, s->n_slots, s->T_max + K + 1, s->n_prefix, s->P_max, err);
+  if (st) {
+    free(s);
+    return skl_error_prefix(err, "speculative decoding: heads' cache");
+  }
+  if ((st = skl_mtp_rows_init(&s->rows, hc, s->R, err))) {
+    skl_spec_free(s);
+    return st;
+  }
+  size_t R = (size_t)s->R, C = (size_t)s->C;
+  s->ring = malloc(sizeof(float) * (size_t)s->n_slots * K * s->W * C);
+  s->rtok = malloc(sizeof(int32_t) * R);
+  s->rpos = malloc(sizeof(int32_t) * R);
+  s->hprev = malloc(sizeof(float) * R * C);
+  s->hout = malloc(sizeof(float) * R * C);
+  s->att2 = malloc(sizeof(float) * R * s->QD);
+  s->lse = malloc(sizeof(float) * R * s->NH);
+  s->lse2 = malloc(sizeof(float) * R * s->NH);
+  s->lnf = malloc(sizeof(float) * (size_t)s->n_slots * C);
+  s->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
+  s->attn_work = malloc(sizeof(float) * s->attn_work_floats);
+  if (!s->attn_work) s->attn_work_floats = 0;
+  if (!s->ring || !s->rtok || !s->rpos || !s->hprev || !s->hout || !s->att2 || !s->lse || !s->lse2 || !s->lnf) {
+    skl_spec_free(s);
+    return skl_error_set(err, SKL_ERR_NOMEM, "speculative decoding: cannot allocate the heads' scratch");
+  }
+  *out = s;
+  return SKL_OK;
+}
+
+/* ---- head forward over cached rows ---------------------------------------------- */
+
+/* Rows [row0, row0+n) of one head forward: positions j0..j0+n-1 of a
+ * region whose rows are stored from position `base` on (local row j - base),
+ * after `base` rows in region `par` (-1: none). */
+typedef struct {
+  int region, par, base, j0, n, row0;
+} hgroup;
+
+static float *ring_row(const skl_spec *s, int slot, int depth, int j) {
+  return s->ring + (((size_t)slot * s->K + depth) * s->W + (size_t)(j % s->W)) * s->C;
+}
+
+/* Head k over the rows of ng groups (inputs in s->rtok, s->rpos, s->hprev):
+ * appends their K/V to the heads' cache and writes h^k into s->hout. */
+static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows) {
+  const skl_model_config *c = &s->h->cfg;
+  skl_mtp_rows *r = &s->rows;
+  skl_mtp_rows_qkv(s->h, k, s->m->p.embed, nrows, s->rtok, s->hprev, s->rpos, r);
+  skl_attn_shape sh = {0};
+  sh.NH = c->n_heads;
+  sh.NKV = c->n_kv_heads;
+  sh.HD = c->head_dim;
+  sh.scale = 1.0f / sqrtf((float)c->head_dim);
+  sh.q_stride = sh.o_stride = (size_t)s->QD;
+  sh.k_stride = sh.v_stride = (size_t)s->KD;
+  sh.work = s->attn_work;
+  sh.work_floats = s->attn_work_floats;
+  size_t KD = (size_t)s->KD, QD = (size_t)s->QD;
+  for (int gi = 0; gi < ng; gi++) {
+    const hgroup *q = &g[gi];
+    int local = q->j0 - q->base;
+    float *kc = skl_kv_cache_k(&s->kv, q->region, k - 1), *vc = skl_kv_cache_v(&s->kv, q->region, k - 1);
+    memcpy(kc + (size_t)local * KD, r->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    memcpy(vc + (size_t)local * KD, r->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    skl_attn_shape a = sh;
+    a.Tq = q->n;
+    a.Tk = local + q->n;
+    a.q_off = q->j0;
+    a.k_off = q->base;
+    float *att = r->att + (size_t)q->row0 * QD;
+    const float *qr = r->q + (size_t)q->row0 * QD;
+    skl_attn_forward(att, s->lse, qr, kc, vc, &a);
+    if (q->par >= 0 && q->base > 0) {
+      skl_attn_shape b = a;
+      b.Tk = q->base;
+      b.k_off = 0;
+      skl_attn_forward(s->att2, s->lse2, qr, skl_kv_cache_k(&s->kv, q->par, k - 1),
+                       skl_kv_cache_v(&s->kv, q->par, k - 1), &b);
+      skl_attn_merge(att, s->lse, s->att2, s->lse2, &a);
+    }
+  }
+  skl_mtp_rows_out(s->h, k, nrows, r, s->hout);
+}
+
+/* Heads 1..K over prompt rows [0, Pc) into region `region` (no parent):
+ * hid[P, C] holds h^0 of the prompt and is overwritten with deeper depths
+ * row by row (only rows < Pc). Row j of head k reads t_{j+k} (j+k < P). */
+static void heads_prefill(skl_spec *s, int region, const int32_t *prompt, int Pc, float *hid) {
+  size_t C = (size_t)s->C;
+  for (int k = 1; k <= s->K; k++)
+    for (int r0 = 0; r0 < Pc; r0 += s->R) {
+      int n = Pc - r0 < s->R ? Pc - r0 : s->R;
+      for (int i = 0; i < n; i++) {
+        s->rtok[i] = prompt[r0 + i + k];
+        s->rpos[i] = r0 + i;
+      }
+      memcpy(s->hprev, hid + (size_t)r0 * C, sizeof(float) * (size_t)n * C);
+      hgroup g = {region, -1, 0, r0, n, 0};
+      head_forward(s, k, &g, 1, n);
+      memcpy(hid + (size_t)r0 * C, s->hout, sizeof(float) * (size_t)n * C);
+    }
+}
+
+/* ---- generation -------------------------------------------------------------- */
+
+/* Per-sequence state of one call. Positions count from the prompt's first
+ * token; npos tokens have been fed to the main model, t_npos (the last
+ * sampled token, `last`) has not. Head k holds valid rows for positions
+ * < c[k-1]; rows past that hold drafts' values and are recomputed. */
+typedef struct {
+  int P, Pc, base, par; /* prompt length, heads' prompt rows, rows in the heads' parent, parent region */
+  const int32_t *prompt;
+  int npos, gen;        /* tokens fed, tokens generated */
+  int32_t last;
+  int c[SKL_MTP_MAX_HEADS];
+  int kd;               /* drafts this round */
+  int32_t draft[SKL_MTP_MAX_HEADS + 1]; /* [0] = last, [k] = head k's draft */
+  bool active;
+} seq_t;
+
+/* Token at position j of sequence i (prompt, generated, or this round's draft). */
+static int32_t tok_at(const seq_t *q, const skl_gen_output *o, int i, int j) {
+  if (j < q->P) return q->prompt[j];
+  if (j - q->P < q->gen) return o->tokens[(size_t)i * o->max_new + (j - q->P)];
+  return q->draft[j - q->npos];
+}
+
+static bool is_stop(const skl_gen_request *rq, int32_t t) {
+  for (int i = 0; i < rq->n_stop; i++)
+    if (rq->stop[i] == t) return true;
+  return false;
+}
+
+/* One id from prob[V] (sums to ~1) with one uniform; never a zero-probability id. */
+static int32_t draw(const float *prob, int V, double u) {
+  double acc = 0;
+  int32_t last = -1;
+  for (int i = 0; i < V; i++) {
+    if (prob[i] <= 0.0f) continue;
+    acc += prob[i];
+    last = i;
+    if (u < acc) return i;
+  }
+  return last >= 0 ? last : 0;
+}
+
+static skl_status check_request(const skl_spec *s, const skl_gen_request *rq, skl_error *err) {
+  if (rq->n_prompts < 1 || rq->group < 1 || rq->max_new < 1)
+    return skl_error_set(err, SKL_ERR_RANGE, "generate: need >= 1 prompt, group >= 1 and max_new >= 1 (got %d, %d, %d)",
+                         rq->n_prompts, rq->group, rq->max_new);
+  if ((int64_t)rq->n_prompts * rq->group > s->n_slots)
+    return skl_error_set(err, SKL_ERR_RANGE, "generate: %d prompts x %d samples exceed the decoder's %d slots",
+                         rq->n_prompts, rq->group, s->n_slots);
+  if (rq->shared_prefix && rq->n_prompts > s->n_prefix)
+    return skl_error_set(err, SKL_ERR_RANGE, "generate: %d shared prompts exceed the decoder's %d prefix regions",
+                         rq->n_prompts, s->n_prefix);
+  for (int p = 0; p < rq->n_prompts; p++) {
+    int cap = rq->shared_prefix ? s->P_max : s->T_max;
+    if (rq->prompt_lens[p] < 1 || rq->prompt_lens[p] > cap)
+      return skl_error_set(err, SKL_ERR_RANGE, "generate: prompt %d has %d tokens; 1..%d fit", p, rq->prompt_lens[p],
+                           cap);
+  }
+  return skl_sample_check(&rq->sample, err);
+}
+
+/* Prefill prompt p (main model, G slots or its prefix) and the heads over
+ * its settled rows; ring depth 0 of each slot gets h^0 of rows [Pc, P). */
+static skl_status prefill_prompt(skl_spec *s, const skl_gen_request *rq, int p, seq_t *sq, float *logits, float *hid,
+                                 skl_gen_output *out, skl_error *err) {
+  int G = rq->group, P = rq->prompt_lens[p], Pc = P > s->K ? P - s->K : 0;
+  const int32_t *prompt = rq->prompts[p];
+  size_t V = (size_t)s->V, C = (size_t)s->C, KD = (size_t)s->KD;
+  skl_status st;
+  float *row0 = logits + (size_t)p * G * V;
+  if (rq->shared_prefix) {
+    for (int g = 0; g < G; g++) skl_decoder_reset_slot(s->d, p * G + g);
+    skl_decoder_reset_prefix(s->d, p);
+    if ((st = skl_decoder_prefill_hidden(s->d, -1, p, prompt, P, row0, hid, err))) return st;
+    out->prefill_tokens += P;
+    for (int g = 0; g < G; g++) {
+      if ((st = skl_decoder_attach(s->d, p * G + g, p, err))) return st;
+      if (g) memcpy(row0 + (size_t)g * V, row0, sizeof(float) * V);
+    }
+  } else {
+    for (int g = 0; g < G; g++) {
+      skl_decoder_reset_slot(s->d, p * G + g);
+      if ((st = skl_decoder_prefill_hidden(s->d, p * G + g, -1, prompt, P, row0 + (size_t)g * V, hid, err)))
+        return st;
+      out->prefill_tokens += P;
+    }
+  }
+  for (int g = 0; g < G; g++)
+    for (int j = Pc; j < P; j++) memcpy(ring_row(s, p * G + g, 0, j), hid + (size_t)j * C, sizeof(float) * C);
+  int region = rq->shared_prefix ? s->n_slots + p : p * G;
+  heads_prefill(s, region, prompt, Pc, hid);
+  if (!rq->shared_prefix) /* the other slots of the group get the same rows */
+    for (int g = 1; g < G; g++)
+      for (int k = 0; k < s->K; k++) {
+        memcpy(skl_kv_cache_k(&s->kv, p * G + g, k), skl_kv_cache_k(&s->kv, region, k), sizeof(float) * Pc * KD);
+        memcpy(skl_kv_cache_v(&s->kv, p * G + g, k), skl_kv_cache_v(&s->kv, region, k), sizeof(float) * Pc * KD);
+      }
+  for (int g = 0; g < G; g++) {
+    seq_t *q = &sq[p * G + g];
+    q->P = P;
+    q->Pc = Pc;
+    q->prompt = prompt;
+    q->base = rq->shared_prefix ? Pc : 0;
+    q->par = rq->shared_prefix ? region : -1;
+    q->npos = P;
+    for (int k = 0; k < s->K; k++) q->c[k] = Pc;
+  }
+  return SKL_OK;
+}
+
+/* Heads draft for every active sequence: head k (k <= its kd) runs the rows
+ * [c_k, npos) of each, its last row's logits give draft k. q[i, k-1, V]
+ * gets the draft distribution. */
+static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const int *act, int na,
+                        const skl_gen_output *out, skl_sampler *smp, skl_rng *rng, float *qdist, float *hlogits) {
+  size_t C = (size_t)s->C, V = (size_t)s->V;
+  const float *wout = s->m->p.lm_head ? s->m->p.lm_head : s->m->p.embed;
+  for (int k = 1; k <= s->K; k++) {
+    int a0 = 0;
+    while (a0 < na) {
+      /* a run of sequences whose rows fit in R (one run: R >= slots x (K+1)) */
+      hgroup gl[256];
+      int ng = 0, nrows = 0, a1 = a0;
+      for (; a1 < na && ng < 256; a1++) {
+        int i = act[a1];
+        seq_t *q = &sq[i];
+        if (q->kd < k) continue;
+        int n = q->npos - q->c[k - 1];
+        if (nrows + n > s->R) break;
+        hgroup hg = {i, q->par, q->base, q->c[k - 1], n, nrows};
+        for (int r = 0; r < n; r++) {
+          int j = q->c[k - 1] + r;
+          s->rtok[nrows + r] = tok_at(q, out, i, j + k);
+          s->rpos[nrows + r] = j;
+          memcpy(s->hprev + (size_t)(nrows + r) * C, ring_row(s, i, k - 1, j), sizeof(float) * C);
+        }
+        gl[ng++] = hg;
+        nrows += n;
+      }
+      if (ng) {
+        head_forward(s, k, gl, ng, nrows);
+        for (int gi = 0; gi < ng; gi++) {
+          const hgroup *hg = &gl[gi];
+          if (k < s->K)
+            for (int r = 0; r < hg->n; r++)
+              memcpy(ring_row(s, hg->region, k, hg->j0 + r), s->hout + (size_t)(hg->row0 + r) * C, sizeof(float) * C);
+          memcpy(s->lnf + (size_t)gi * C, s->hout + (size_t)(hg->row0 + hg->n - 1) * C, sizeof(float) * C);
+        }
+        skl_rmsnorm_forward(s->lnf, NULL, s->lnf, s->m->p.final_norm, ng, s->C, s->m->cfg.rms_eps);
+        skl_linear_forward(hlogits, s->lnf, wout, NULL, ng, s->C, s->V);
+        for (int gi = 0; gi < ng; gi++) {
+          int i = gl[gi].region;
+          seq_t *q = &sq[i];
+          float *qd = qdist + ((size_t)i * s->K + (k - 1)) * V;
+          const float *lg = hlogits + (size_t)gi * V;
+          int32_t arg = skl_sample_dist(&smp[i], lg, &rq->sample, qd);
+          int32_t d = rq->sample.temperature > 0 ? draw(qd, s->V, skl_rng_uniform(&rng[i])) : arg;
+          q->draft[k] = d;
+          q->c[k - 1] = q->npos; /* provisional: rows past the settled ones are fixed after verify */
+          if (s->observe) s->observe(s->observe_ctx, i, k, q->npos, d, lg);
+        }
+      }
+      a0 = a1;
+    }
+  }
+}
+
+skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_gen_output *out,
+                                    skl_spec_stats *stp, skl_error *err) {
+  memset(out, 0, sizeof *out);
+  skl_spec_stats st;
+  memset(&st, 0, sizeof st);
+  st.K = s->K;
+  skl_status rc = check_request(s, rq, err);
+  if (rc) return rc;
+  const skl_kv_cache *dkv = skl_decoder_cache(s->d);
+  int G = rq->group, n = rq->n_prompts * G, M = rq->max_new, K = s->K, V = s->V;
+  size_t C = (size_t)s->C;
+  int maxP = 0;
+  for (int p = 0; p < rq->n_prompts; p++) maxP = rq->prompt_lens[p] > maxP ? rq->prompt_lens[p] : maxP;
+  out->n = n;
+  out->max_new = M;
+  out->tokens = calloc((size_t)n * M, sizeof *out->tokens);
+  out->logp = calloc((size_t)n * M, sizeof *out->logp);
+  out->len = calloc((size_t)n, sizeof *out->len);
+  out->stopped = calloc((size_t)n, sizeof *out->stopped);
+  skl_sampler *smp = calloc((size_t)n, sizeof *smp);
+  skl_rng *rng = calloc((size_t)n, sizeof *rng);
+  seq_t *sq = calloc((size_t)n, sizeof *sq);
+  int *act = malloc(sizeof *act * (size_t)n), *cnt = malloc(sizeof *cnt * (size_t)n);
+  int32_t *vtok = malloc(sizeof *vtok * (size_t)n * (K + 1));
+  size_t rows = (size_t)n * (K + 1);
+  float *logits = malloc(sizeof(float) * rows * V);  /* prefill rows, then verify rows */
+  float *vhid = malloc(sizeof(float) * rows * C);
+  float *qdist = malloc(sizeof(float) * (size_t)n * K * V);
+  float *pdist = malloc(sizeof(float) * (size_t)n * V);
+  float *hlogits = malloc(sizeof(float) * (size_t)n * V);
+  float *hid = malloc(sizeof(float) * (size_t)maxP * C);
+  if (!out->tokens || !out->logp || !out->len || !out->stopped || !smp || !rng || !sq || !act || !cnt || !vtok ||
+      !logits || !vhid || !qdist || !pdist || !hlogits || !hid) {
+    rc = skl_error_set(err, SKL_ERR_NOMEM, "speculative generate: out of memory");
+    goto done;
+  }
+  for (int i = 0; i < n; i++) {
+    if ((rc = skl_sampler_init(&smp[i], V, err))) goto done;
+    skl_rng_seed(&rng[i], skl_rng_derive(rq->seed, (uint64_t)(i / G), (uint64_t)(i % G), 0));
+  }
+  double t0 = skl_time_now();
+  for (int p = 0; p < rq->n_prompts; p++)
+    if ((rc = prefill_prompt(s, rq, p, sq, logits, hid, out, err))) goto done;
+  double t1 = skl_time_now();
+  out->prefill_s = t1 - t0;
+  /* the first token from the prompt's logits, exactly as skl_generate */
+  int na = 0;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int i = 0; i < n; i++) {
+    float lp = 0;
+    int32_t tok = skl_sample_token(&smp[i], logits + (size_t)i * V, &rq->sample, &rng[i], &lp);
+    out->tokens[(size_t)i * M] = tok;
+    out->logp[(size_t)i * M] = lp;
+    out->len[i] = 1;
+    sq[i].gen = 1;
+    sq[i].last = tok;
+  }
+  out->decode_tokens += n;
+  for (int i = 0; i < n; i++) {
+    if (is_stop(rq, sq[i].last)) { out->stopped[i] = true; continue; }
+    if (1 >= M || dkv->len[i] >= dkv->T_max) continue;
+    sq[i].active = true;
+    act[na++] = i;
+  }
+  while (na > 0) {
+    /* drafts per sequence: the budget and the slot's room bound them */
+    for (int a = 0; a < na; a++) {
+      seq_t *q = &sq[act[a]];
+      int kd = K, room = dkv->T_max - dkv->len[act[a]] - 1, left = M - q->gen - 1;
+      kd = kd < room ? kd : room;
+      kd = kd < left ? kd : left;
+      q->kd = kd > 0 ? kd : 0;
+      q->draft[0] = q->last;
+    }
+    double ta = skl_time_now();
+    draft_round(s, rq, sq, act, na, out, smp, rng, qdist, hlogits);
+    double tb = skl_time_now();
+    int nt = 0;
+    for (int a = 0; a < na; a++) {
+      seq_t *q = &sq[act[a]];
+      cnt[a] = q->kd + 1;
+      for (int k = 0; k <= q->kd; k++) vtok[nt + k] = q->draft[k];
+      nt += cnt[a];
+    }
+    if ((rc = skl_decoder_verify(s->d, na, act, cnt, vtok, logits, vhid, err))) goto done;
+    double tc = skl_time_now();
+    st.draft_s += tb - ta;
+    st.verify_s += tc - tb;
+    /* accept / reject per sequence (independent: own RNG, own rows) */
+    for (int a = 0, row = 0; a < na; row += cnt[a], a++) {
+      int i = act[a];
+      seq_t *q = &sq[i];
+      const float *vl = logits + (size_t)row * V;
+      float *pd = pdist + (size_t)i * V;
+      int acc = 0;
+      bool fin = false;
+      int32_t x = -1;
+      for (int k = 1; k <= q->kd; k++) st.drafted[k - 1]++;
+      for (int k = 1; k <= q->kd && !fin; k++) {
+        const float *lg = vl + (size_t)(k - 1) * V;
+        int32_t d = q->draft[k];
+        st.reached[k - 1]++;
+        int32_t arg = skl_sample_dist(&smp[i], lg, &rq->sample, pd);
+        bool ok;
+        const float *qd = qdist + ((size_t)i * K + (k - 1)) * V;
+        if (rq->sample.temperature > 0) {
+          double u = skl_rng_uniform(&rng[i]);
+          ok = (double)qd[d] > 0 && u * (double)qd[d] < (double)pd[d];
+        } else {
+          ok = d == arg;
+        }
+        if (ok) {
+          st.accepted[k - 1]++;
+          acc++;
+          out->tokens[(size_t)i * M + q->gen] = d;
+          out->logp[(size_t)i * M + q->gen] = skl_sample_logp(lg, V, d);
+          q->gen++;
+          if (is_stop(rq, d)) { out->stopped[i] = true; fin = true; }
+          continue;
+        }
+        /* rejected: the correction from the residual max(0, p - q) */
+        if (rq->sample.temperature > 0) {
+          double tot = 0;
+          for (int v = 0; v < V; v++) {
+            float r = pd[v] - qd[v];
+            pd[v] = r > 0 ? r : 0.0f;
+            tot += pd[v];
+          }
+          double u = skl_rng_uniform(&rng[i]);
+          if (tot > 0) {
+            x = draw(pd, V, u * tot);
+          } else { /* p == q to rounding (no rejection in exact arithmetic): sample p */
+            skl_sample_dist(&smp[i], lg, &rq->sample, pd);
+            x = draw(pd, V, u);
+          }
+        } else {
+          x = arg;
+        }
+        out->tokens[(size_t)i * M + q->gen] = x;
+        out->logp[(size_t)i * M + q->gen] = skl_sample_logp(lg, V, x);
+        q->gen++;
+        if (is_stop(rq, x)) out->stopped[i] = true;
+        fin = true;
+      }
+      if (!fin) { /* every draft accepted: one more token from the next position */
+        const float *lg = vl + (size_t)q->kd * V;
+        float lp = 0;
+        x = skl_sample_token(&smp[i], lg, &rq->sample, &rng[i], &lp);
+        out->tokens[(size_t)i * M + q->gen] = x;
+        out->logp[(size_t)i * M + q->gen] = lp;
+        q->gen++;
+        if (is_stop(rq, x)) out->stopped[i] = true;
+      }
+      out->len[i] = q->gen;
+      st.emitted += acc + 1;
+      st.accepted_total += acc;
+      st.rounds++;
+      /* settle: the main slot keeps last + accepted drafts; ring depth 0
+       * gets their hidden states; heads keep rows whose token was settled */
+      if (out->stopped[i]) continue;
+      int own = dkv->len[i] - cnt[a];
+      if ((rc = skl_decoder_truncate(s->d, i, own + acc + 1, err))) goto done;
+      for (int r = 0; r <= acc; r++)
+        memcpy(ring_row(s, i, 0, q->npos + r), vhid + (size_t)(row + r) * C, sizeof(float) * C);
+      for (int k = 1; k <= q->kd; k++) {
+        int keep = q->npos + acc - k + 1;
+        if (q->c[k - 1] > keep) q->c[k - 1] = keep;
+      }
+      q->npos += acc + 1;
+      q->last = x;
+    }
+    int nk = 0;
+    for (int a = 0; a < na; a++) {
+      int i = act[a];
+      if (out->stopped[i] || sq[i].gen >= M || dkv->len[i] >= dkv->T_max) continue;
+      act[nk++] = i;
+    }
+    na = nk;
+  }
+  for (int i = 0; i < n; i++) out->decode_tokens += out->len[i] - 1;
+  out->decode_s = skl_time_now() - t1;
+done:
+  if (smp)
+    for (int i = 0; i < n; i++) skl_sampler_free(&smp[i]);
+  free(smp);
+  free(rng);
+  free(sq);
+  free(act);
+  free(cnt);
+  free(vtok);
+  free(logits);
+  free(vhid);
+  free(qdist);
+  free(pdist);
+  free(hlogits);
+  free(hid);
+  if (rc) skl_gen_output_free(out);
+  if (stp) *stp = st;
+  return rc;
+}
