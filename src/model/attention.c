@@ -24,6 +24,8 @@ typedef struct {
   float dP[TILE * TILE]; /* backward: dP, then dS */
   float acc[TILE * 256]; /* forward: output accumulator [TILE, HD]; backward: dk/dq tile */
   float acc2[TILE * 256]; /* backward: dv tile */
+  float Kt[128 * TILE];   /* tile kernels: K tile transposed [HD, TILE] */
+  float Vt[128 * TILE];   /* backward: V tile transposed */
 } tile_buf;
 
 size_t skl_attn_work_floats(int threads) {
@@ -79,13 +81,17 @@ static bool tile_plan(const skl_attn_shape *s, int i0, int ni, int j0, int nj, b
   return !(causal_all && qlo == qhi && klo == khi && qlo == klo);
 }
 
-/* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, masked to -inf. */
-static void scores(float *S, const float *q, const float *k, const skl_attn_shape *s, int h, int kh,
-                   int i0, int ni, int j0, int nj, bool mask) {
+/* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, masked to
+ * -inf. Kt: the K tile transposed for the tile kernels, or NULL (sgemm). */
+static void scores(float *S, const float *q, const float *k, const float *Kt, const skl_attn_shape *s,
+                   int h, int kh, int i0, int ni, int j0, int nj, bool mask) {
   int HD = s->HD;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, s->scale,
-              q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride,
-              k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 0.0f, S, TILE);
+  const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+  if (Kt)
+    skl_attn_tile_abt(S, qa, s->q_stride, Kt, ni, nj, HD, s->scale);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, s->scale, qa, (int)s->q_stride,
+                k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 0.0f, S, TILE);
   if (!mask) return;
   for (int ii = 0; ii < ni; ii++) {
     float *row = S + ii * TILE;
@@ -109,7 +115,7 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
   openblas_set_num_threads(1);
 #pragma omp parallel if (SKL_PAR((size_t)Tq * s->Tk * NH * HD / 64))
   {
-    bool owned;
+    bool owned, fast = skl_attn_tile_ok(HD);
     tile_buf *tb = tile_get(s, &owned);
     float m[TILE], l[TILE];
 #pragma omp for collapse(2) schedule(dynamic, 1)
@@ -126,7 +132,10 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
           int nj = imin(TILE, jend - j0);
           bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
           if (skip) continue;
-          scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
+          if (fast)
+            skl_attn_tile_transpose(tb->Kt, k + (size_t)j0 * s->k_stride + (size_t)kh * HD,
+                                    s->k_stride, nj, HD);
+          scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
           for (int ii = 0; ii < ni; ii++) {
             float *row = tb->S + ii * TILE;
             float mx = -INFINITY;
@@ -154,9 +163,12 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
             }
           }
           /* acc[ni, HD] += P[ni, nj] @ V[j0.., kv head] */
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE,
-                      v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 1.0f,
-                      tb->acc, HD);
+          const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
+          if (fast)
+            skl_attn_tile_ab(tb->acc, HD, tb->S, TILE, 1, vb, s->v_stride, ni, nj, HD);
+          else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE, vb,
+                        (int)s->v_stride, 1.0f, tb->acc, HD);
         }
         for (int ii = 0; ii < ni; ii++) {
           float *o = out + (size_t)(i0 + ii) * s->o_stride + (size_t)h * HD;
@@ -196,14 +208,18 @@ void skl_attn_merge(float *out, float *lse, const float *out2, const float *lse2
 size_t skl_attn_scratch_floats(const skl_attn_shape *s) { return (size_t)s->NH * s->Tq; }
 
 /* From S (scores) of a tile: P = exp(S - lse) in S; dP = dO @ V^T, then
- * dS = P * (dP - D) * scale in dP. */
-static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const skl_attn_shape *s,
-                         int h, int kh, const float *lse, const float *D, int i0, int ni, int j0,
-                         int nj) {
+ * dS = P * (dP - D) * scale in dP. Vt: the V tile transposed (tile
+ * kernels) or NULL (sgemm). */
+static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const float *Vt,
+                         const skl_attn_shape *s, int h, int kh, const float *lse, const float *D,
+                         int i0, int ni, int j0, int nj) {
   int Tq = s->Tq, HD = s->HD;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, 1.0f,
-              dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride,
-              v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 0.0f, tb->dP, TILE);
+  const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+  if (Vt)
+    skl_attn_tile_abt(tb->dP, da, s->o_stride, Vt, ni, nj, HD, 1.0f);
+  else
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, 1.0f, da, (int)s->o_stride,
+                v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 0.0f, tb->dP, TILE);
   float sc = s->scale;
   for (int ii = 0; ii < ni; ii++) {
     float *row = tb->S + ii * TILE, *dp = tb->dP + ii * TILE;
@@ -268,7 +284,7 @@ static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, 
   int nkt = (Tk + TILE - 1) / TILE;
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
   {
-    bool owned;
+    bool owned, fast = skl_attn_tile_ok(HD);
     tile_buf *tb = tile_get(s, &owned);
 #pragma omp for schedule(dynamic, 1)
     for (int kh = 0; kh < NKV; kh++)
@@ -277,15 +293,30 @@ static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, 
         float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
         if (dk) memset(dka, 0, sizeof(float) * nj * HD);
         if (dv) memset(dva, 0, sizeof(float) * nj * HD);
+        const float *kb = k + (size_t)j0 * s->k_stride + (size_t)kh * HD;
+        const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
+        if (fast) {
+          skl_attn_tile_transpose(tb->Kt, kb, s->k_stride, nj, HD);
+          skl_attn_tile_transpose(tb->Vt, vb, s->v_stride, nj, HD);
+        }
         int ifirst = imax(0, s->k_off + j0 - s->q_off);
         for (int h = kh * grp; h < (kh + 1) * grp; h++)
           for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
             int ni = imin(TILE, Tq - i0);
             bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
             if (skip) continue;
-            scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
-            probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+            scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
+            probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
             /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q ; dq[ni, HD] += dS @ K */
+            const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+            const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+            float *dqa = dq ? dq + (size_t)i0 * s->q_stride + (size_t)h * HD : NULL;
+            if (fast) {
+              if (dv) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
+              if (dk) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
+              if (dq) skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+              continue;
+            }
             if (dv)
               cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
                           dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
@@ -331,8 +362,8 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
               int ni = imin(TILE, Tq - i0);
               bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
               if (skip) continue;
-              scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
-              probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+              scores(tb->S, q, k, NULL, s, h, kh, i0, ni, j0, nj, mask);
+              probs_and_dS(tb, dout, v, NULL, s, h, kh, lse, D, i0, ni, j0, nj);
               cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
                           dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
                           dva, HD);
@@ -361,8 +392,8 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
             int nj = imin(TILE, jend - j0);
             bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
             if (skip) continue;
-            scores(tb->S, q, k, s, h, kh, i0, ni, j0, nj, mask);
-            probs_and_dS(tb, dout, v, s, h, kh, lse, D, i0, ni, j0, nj);
+            scores(tb->S, q, k, NULL, s, h, kh, i0, ni, j0, nj, mask);
+            probs_and_dS(tb, dout, v, NULL, s, h, kh, lse, D, i0, ni, j0, nj);
             /* dq[ni, HD] += dS @ K */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
                         k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 1.0f, dqa,

@@ -24,4 +24,28 @@ void skl_attn_backward_scheme(float *dq, float *dk, float *dv, const float *dout
                               const float *k, const float *v, const float *out, const float *lse,
                               const skl_attn_shape *s, float *scratch, skl_attn_bwd_scheme scheme);
 
+/* ---- tile kernels (attn_tile.c) ---------------------------------------- */
+
+/* Columns per block of skl_attn_tile_abt: transposed tiles are zero-padded
+ * to a multiple of this. */
+#define SKL_ATTN_KCOLS 64
+
+/* Whether the tile kernels serve head dim HD (else attention uses sgemm). */
+static inline bool skl_attn_tile_ok(int HD) { return HD % 16 == 0 && HD <= 128; }
+
+/* Bt[HD, SKL_ATTN_TILE] = transpose of B[nj rows (stride ldb), HD], columns
+ * nj .. up to the next multiple of SKL_ATTN_KCOLS zeroed. */
+void skl_attn_tile_transpose(float *Bt, const float *B, size_t ldb, int nj, int HD);
+
+/* S[ni, SKL_ATTN_TILE] = alpha * A[ni rows (stride lda), HD] @ Bt[HD, :nj]
+ * (columns up to the next multiple of SKL_ATTN_KCOLS are written too). */
+void skl_attn_tile_abt(float *S, const float *A, size_t lda, const float *Bt, int ni, int nj, int HD,
+                       float alpha);
+
+/* C[M rows (stride ldc), HD] += A @ B[K rows (stride ldb), HD] where
+ * A(m, k) = A[m * ars + k * acs] (ars = 1, acs = TILE reads a tile
+ * transposed). */
+void skl_attn_tile_ab(float *C, size_t ldc, const float *A, size_t ars, size_t acs, const float *B,
+                      size_t ldb, int M, int K, int HD);
+
 #endif

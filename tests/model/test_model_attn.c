@@ -146,6 +146,39 @@ static void naive_bwd(const prob *p, double *dq, double *dk, double *dv) {
   free(P), free(dP);
 }
 
+/* The forward against a naive double softmax: out and lse. */
+static void check_forward(const prob *p) {
+  const skl_attn_shape *s = &p->s;
+  int grp = s->NH / s->NKV, HD = s->HD;
+  double eo = 0, el = 0;
+  double *sc = malloc(sizeof(double) * s->Tk);
+  for (int h = 0; h < s->NH; h++)
+    for (int i = 0; i < s->Tq; i++) {
+      const float *qi = p->q + (size_t)i * s->q_stride + (size_t)h * HD;
+      double mx = -INFINITY, z = 0;
+      for (int j = 0; j < s->Tk; j++) {
+        bool vis = s->k_off + j <= s->q_off + i && (!s->q_doc || s->q_doc[i] == s->k_doc[j]);
+        const float *kj = p->k + (size_t)j * s->k_stride + (size_t)(h / grp) * HD;
+        double d = 0;
+        for (int e = 0; e < HD; e++) d += (double)qi[e] * kj[e];
+        sc[j] = vis ? d * s->scale : -INFINITY;
+        mx = sc[j] > mx ? sc[j] : mx;
+      }
+      for (int j = 0; j < s->Tk; j++) z += sc[j] == -INFINITY ? 0 : exp(sc[j] - mx);
+      double L = z > 0 ? mx + log(z) : -INFINITY, got = p->lse[(size_t)h * s->Tq + i];
+      el = fmax(el, L == -INFINITY ? (got == -INFINITY ? 0 : 1) : fabs(got - L));
+      for (int e = 0; e < HD; e++) {
+        double a = 0;
+        for (int j = 0; j < s->Tk; j++)
+          if (sc[j] != -INFINITY)
+            a += exp(sc[j] - L) * p->v[(size_t)j * s->v_stride + (size_t)(h / grp) * HD + e];
+        eo = fmax(eo, fabs(a - p->out[(size_t)i * s->o_stride + (size_t)h * HD + e]));
+      }
+    }
+  free(sc);
+  CHECK_MSG(eo < 2e-5 && el < 2e-5, "%s forward vs naive: out %.3g lse %.3g", p->name, eo, el);
+}
+
 /* max |a - ref| / max(1, max |ref|) over a strided [rows, W] block of a. */
 static double rel_err_strided(const float *a, size_t stride, const double *ref, int rows, int W) {
   double e = 0, mx = 1e-30;
@@ -257,11 +290,17 @@ static void test_shapes(void) {
       {"keys ahead of queries (k_off > q_off)", 260, 200, 4, 4, 16, 0, 70, 2, false},
       {"one query (decode)", 1, 333, 8, 4, 32, 332, 0, 1, false},
       {"draft block", 5, 300, 4, 4, 32, 295, 0, 1, false},
+      /* tile-kernel head dims: 64 and 128 (own register blocks), 48 (16-wide
+       * blocks), 16; 8 runs on sgemm */
+      {"HD 64 GQA 4/2 packed", 150, 150, 4, 2, 64, 0, 0, 2, false},
+      {"HD 128 fused", 130, 130, 2, 2, 128, 0, 0, 1, true},
+      {"HD 48 ranges", 70, 140, 4, 4, 48, 100, 30, 1, false},
   };
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     prob p;
     prob_make(&p, cases[c].name, cases[c].Tq, cases[c].Tk, cases[c].NH, cases[c].NKV, cases[c].HD,
               cases[c].q_off, cases[c].k_off, cases[c].docs, cases[c].fused);
+    check_forward(&p);
     check_scheme(&p, SKL_ATTN_BWD_SINGLE_PASS, "single pass");
     check_scheme(&p, SKL_ATTN_BWD_TWO_PASS, "two passes");
     check_agree(&p);
