@@ -33,6 +33,9 @@ static const skl_cfg_field fields[] = {
     F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy); the loss uses the policy's log-probs at temperature 1"),
     F("rollout.top_p", SKL_CFG_FLOAT, top_p, "1.0", 1e-6, 1, "nucleus sampling mass"),
     F("rollout.top_k", SKL_CFG_INT, top_k, "0", 0, 1e7, "top-k sampling (0 = off)"),
+    F("rollout.speculative.heads", SKL_CFG_INT, spec_heads, "0", 0, 16,
+      "speculative rollouts: K of the MTP heads in model's mtp.safetensors draft, the policy verifies (same "
+      "output distribution; 0 = plain decoding). The heads stay frozen, so acceptance falls as the policy moves"),
     F("dynamic_sampling.enabled", SKL_CFG_BOOL, dynamic_sampling, "true", 0, 0, "drop groups whose rewards are all equal and sample more (DAPO)"),
     F("dynamic_sampling.max_rounds", SKL_CFG_INT, max_sampling_rounds, "4", 0, 1000, "extra rollout rounds per step before training on a partial batch"),
     F("advantage.std_norm", SKL_CFG_BOOL, std_norm, "false", 0, 0, "divide advantages by the group's std (classic GRPO)"),

@@ -27,6 +27,7 @@ typedef struct {
   int max_response;     /* response budget in tokens */
   double temperature, top_p;
   int top_k;
+  int spec_heads;        /* rollout.speculative.heads: MTP heads drafting (0: plain decoding) */
   bool dynamic_sampling;   /* drop zero-signal groups and resample (DAPO) */
   int max_sampling_rounds; /* bound on extra rollout rounds per step */
   bool std_norm;           /* divide advantages by the group std (classic GRPO) */

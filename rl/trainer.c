@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "decode/decode.h"
+#include "decode/spec.h"
 #include "model/checkpoint.h"
 #include "rl/grpo.h"
 #include "judge/judge.h"
@@ -42,6 +43,8 @@ typedef struct {
   rl_session s;
   const rl_train_cfg *c;
   skl_decoder *dec;
+  skl_mtp_heads heads; /* rollout.speculative.heads > 0: drafting heads (frozen) */
+  skl_spec *spec;      /* their speculative state on dec, or NULL: plain decoding */
   skl_model ref;      /* frozen starting model (kl_coef > 0) */
   bool has_ref;
   skl_acts acts;      /* plain path (update.shared_prefix false) */
@@ -72,7 +75,7 @@ static skl_status rollout_group(trainer_t *t, int item, uint64_t seed, seq_t *se
                         .sample = {.temperature = (float)c->temperature, .top_k = c->top_k, .top_p = (float)c->top_p},
                         .seed = seed};
   skl_gen_output out;
-  skl_status st = skl_generate(t->dec, &rq, &out, err);
+  skl_status st = t->spec ? skl_generate_speculative(t->spec, &rq, &out, NULL, err) : skl_generate(t->dec, &rq, &out, err);
   if (st) return st;
   for (int g = 0; g < c->group && !st; g++) {
     seq_t *q = &seqs[g];
@@ -536,6 +539,11 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
                        "the model's window of %d; lower rollout.max_response or use shorter data", max_prompt,
                        c->max_response, s->model.cfg.max_position);
   if (!st) st = skl_decoder_init(&t.dec, &s->model, c->group, c->max_response + 1, 1, max_prompt, err);
+  if (!st && c->spec_heads > 0) { /* speculative rollouts: heads from the starting model's folder */
+    st = skl_spec_load_heads(&t.heads, c->model, &s->model.cfg, c->spec_heads, err);
+    if (!st) st = skl_spec_init(&t.spec, t.dec, &t.heads, c->spec_heads, err);
+    if (st) skl_error_prefix(err, "rollout.speculative.heads = %d", c->spec_heads);
+  }
   t.T = max_prompt + c->max_response;
   t.rows = c->micro;
   t.group_step = c->shared_prefix;
@@ -595,6 +603,8 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
   free(t.g_tgt);
   free(t.g_w);
   free(t.g_len);
+  skl_spec_free(t.spec);
+  skl_mtp_free(&t.heads);
   skl_decoder_free(t.dec);
   if (t.has_ref) skl_model_free(&t.ref);
   rl_session_free(s);
