@@ -362,6 +362,19 @@ static void layer_forward(skl_model *m, skl_acts *a, const run_shape *r, int l) 
   skl_gemm(false, true, N, C, FF, 1.0f, act, FF, p->w_down + (size_t)l * C * FF, FF, 1.0f, xo, C);
 }
 
+/* dgate = dout * up * silu'(gate), dup = dout * silu(gate): the SwiGLU
+ * backward writing (not accumulating) its outputs. */
+static void swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
+                                const float *up, size_t n) {
+#pragma omp parallel for simd schedule(static) if (SKL_PAR(n))
+  for (size_t i = 0; i < n; i++) {
+    float g = gate[i], sg = 1.0f / (1.0f + skl_expf(-g));
+    dgate[i] = dout[i] * up[i] * sg * (1.0f + g * (1.0f - sg));
+    float silu = g * sg;
+    dup[i] = dout[i] * silu;
+  }
+}
+
 /* a->dx holds dL/dx_{l+1} on entry and dL/dx_l on return. */
 static void layer_backward(skl_model *m, skl_acts *a, const run_shape *r, int l) {
   const skl_model_config *c = &m->cfg;
@@ -375,25 +388,27 @@ static void layer_backward(skl_model *m, skl_acts *a, const run_shape *r, int l)
   float *att = SLOT(a, att, l, QD), *lse = SLOT(a, lse, l, NH), *h = SLOT(a, h, l, C);
   float *ln2 = SLOT(a, ln2, l, C), *ln2r = SLOT(a, ln2_rstd, l, 1);
   float *gate = SLOT(a, gate, l, FF), *up = SLOT(a, up, l, FF), *act = SLOT(a, act, l, FF);
-  size_t nC = (size_t)N * C, nF = (size_t)N * FF;
+  size_t nF = (size_t)N * FF;
 
-  /* MLP: x_{l+1} = h + down(swiglu(gate(ln2), up(ln2))) */
-  memset(a->dact, 0, nF * sizeof(float));
-  skl_linear_backward(a->dact, g->w_down + (size_t)l * C * FF, NULL, a->dx, act,
+  /* MLP: x_{l+1} = h + down(swiglu(gate(ln2), up(ln2))). Scratch
+   * gradients are overwritten (beta = 0) rather than zeroed and accumulated:
+   * no memset passes over [N, FF] buffers. */
+  skl_gemm(false, false, N, FF, C, 1.0f, a->dx, C, p->w_down + (size_t)l * C * FF, FF, 0.0f, a->dact,
+           FF);
+  skl_linear_backward(NULL, g->w_down + (size_t)l * C * FF, NULL, a->dx, act,
                       p->w_down + (size_t)l * C * FF, N, FF, C);
-  memset(a->dgate, 0, nF * sizeof(float));
-  memset(a->dup, 0, nF * sizeof(float));
-  skl_swiglu_backward(a->dgate, a->dup, a->dact, gate, up, nF);
-  memset(a->dln, 0, nC * sizeof(float));
-  skl_linear_backward(a->dln, g->w_gate + (size_t)l * FF * C, NULL, a->dgate, ln2,
+  swiglu_backward_set(a->dgate, a->dup, a->dact, gate, up, nF);
+  skl_gemm(false, false, N, C, FF, 1.0f, a->dgate, FF, p->w_gate + (size_t)l * FF * C, C, 0.0f, a->dln,
+           C);
+  skl_linear_backward(NULL, g->w_gate + (size_t)l * FF * C, NULL, a->dgate, ln2,
                       p->w_gate + (size_t)l * FF * C, N, C, FF);
   skl_linear_backward(a->dln, g->w_up + (size_t)l * FF * C, NULL, a->dup, ln2,
                       p->w_up + (size_t)l * FF * C, N, C, FF);
   skl_rmsnorm_backward(a->dx, g->mlp_norm + (size_t)l * C, a->dln, h, p->mlp_norm + (size_t)l * C,
                        ln2r, N, C);
   /* attention: h = x + o_proj(att) ; a->dx is now dL/dh */
-  memset(a->datt, 0, (size_t)N * QD * sizeof(float));
-  skl_linear_backward(a->datt, g->wo + (size_t)l * C * QD, NULL, a->dx, att,
+  skl_gemm(false, false, N, QD, C, 1.0f, a->dx, C, p->wo + (size_t)l * C * QD, QD, 0.0f, a->datt, QD);
+  skl_linear_backward(NULL, g->wo + (size_t)l * C * QD, NULL, a->dx, att,
                       p->wo + (size_t)l * C * QD, N, QD, C);
   memset(a->dq, 0, (size_t)N * QD * sizeof(float));
   memset(a->dk, 0, (size_t)N * KD * sizeof(float));
@@ -420,8 +435,8 @@ static void layer_backward(skl_model *m, skl_acts *a, const run_shape *r, int l)
     skl_rmsnorm_backward(dkd, g->k_norm + (size_t)l * HD, a->dk, SLOT(a, kraw, l, KD),
                          p->k_norm + (size_t)l * HD, SLOT(a, k_rstd, l, NKV), N * NKV, HD);
   }
-  memset(a->dln, 0, nC * sizeof(float));
-  skl_linear_backward(a->dln, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, dqd,
+  skl_gemm(false, false, N, C, QD, 1.0f, dqd, QD, p->wq + (size_t)l * QD * C, C, 0.0f, a->dln, C);
+  skl_linear_backward(NULL, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, dqd,
                       ln1, p->wq + (size_t)l * QD * C, N, C, QD);
   skl_linear_backward(a->dln, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, dkd,
                       ln1, p->wk + (size_t)l * KD * C, N, C, KD);
