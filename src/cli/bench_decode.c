@@ -1,6 +1,8 @@
 /* bench decode: KV-cached generation throughput of B samples after a
- * prompt of N tokens (shared-prefix groups optional); ONE JSON line. Not a
- * quality check: random prompt tokens, random weights unless --model. */
+ * prompt of N tokens (shared-prefix groups optional); with --speculative K,
+ * speculative decoding with the model's MTP heads against plain decoding in
+ * the same run. ONE JSON line. Not a quality check: random prompt tokens
+ * unless --prompt, random weights unless --model. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +14,11 @@
 #include "model/model_config.h"
 #include "core/fs.h"
 #include "decode/decode.h"
+#include "decode/spec.h"
 #include "hf/hf_config.h"
 #include "model/checkpoint.h"
 #include "sys/sys.h"
+#include "tok/tokenizer.h"
 
 /* Process CPU seconds (all threads): on a shared machine, wall time alone
  * says more about the neighbours than about the code. */
@@ -39,9 +43,168 @@ static skl_status load_model(skl_model *m, const char *cfg_path, const char *dir
   return SKL_OK;
 }
 
+/* Prompt ids from --prompt TEXT|@FILE with DIR/tokenizer.json, keeping the
+ * last max_len tokens (the question sits at the end of skill prompts). */
+static skl_status text_prompt(const char *dir, const char *arg, int max_len, int32_t **ids, int *n, skl_error *err) {
+  char *text = NULL, *tpath = skl_path_join(dir, "tokenizer.json");
+  skl_tokenizer *tok = NULL;
+  skl_tokens t = {0};
+  skl_status s = tpath ? SKL_OK : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  if (!s && arg[0] == '@') s = skl_fs_read_all(arg + 1, &text, NULL, err);
+  else if (!s && !(text = strdup(arg))) s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  if (!s) s = skl_tokenizer_load(tpath, &tok, err);
+  if (!s) s = skl_tokenizer_encode_ex(tok, text, strlen(text), SKL_TOK_ADD_SPECIAL, &t, err);
+  if (!s && t.len == 0) s = skl_error_set(err, SKL_ERR_INVALID, "--prompt encodes to no tokens");
+  if (!s) {
+    int keep = (int)t.len < max_len ? (int)t.len : max_len;
+    *ids = malloc(sizeof(int32_t) * (size_t)keep);
+    if (!*ids) s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+    else {
+      memcpy(*ids, t.data + t.len - keep, sizeof(int32_t) * (size_t)keep);
+      *n = keep;
+    }
+  }
+  skl_tokens_free(&t);
+  skl_tokenizer_free(tok);
+  free(text);
+  free(tpath);
+  return s;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* --speculative K: plain and speculative generation of the same request,
+ * alternated `repeat` times on the same model; medians and spread. */
+static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat) {
+  skl_error err = {0};
+  skl_mtp_heads h;
+  memset(&h, 0, sizeof h);
+  skl_decoder *d1 = NULL, *d2 = NULL;
+  skl_spec *sp = NULL;
+  skl_gen_output a = {0}, b = {0};
+  skl_spec_stats st, tot;
+  memset(&tot, 0, sizeof tot);
+  int B = rq->group, P = rq->prompt_lens[0], M = rq->max_new, code = 0;
+  bool shared = rq->shared_prefix, identical = true;
+  double *tp = calloc((size_t)repeat * 4, sizeof(double)), *ts = tp + repeat, *dp = tp + 2 * repeat,
+         *ds = tp + 3 * repeat;
+  double draft_s = 0, verify_s = 0, spec_decode_s = 0, prefill_s[2] = {0, 0};
+  int64_t gen_plain = 0, gen_spec = 0;
+  if (!tp) return skl_cli_fail("bench decode", "out of memory");
+  if (skl_spec_load_heads(&h, dir, &m->cfg, K, &err) ||
+      skl_decoder_init(&d1, m, B, shared ? M : P + M, shared ? 1 : 0, shared ? P : 0, &err) ||
+      skl_decoder_init(&d2, m, B, shared ? M : P + M, shared ? 1 : 0, shared ? P : 0, &err) ||
+      skl_spec_init(&sp, d2, &h, K, &err)) {
+    code = skl_cli_fail("bench decode", err.msg);
+    goto out;
+  }
+  for (int r = 0; r < repeat; r++) {
+    skl_gen_output_free(&a);
+    skl_gen_output_free(&b);
+    if (skl_generate(d1, rq, &a, &err) || skl_generate_speculative(sp, rq, &b, &st, &err)) {
+      code = skl_cli_fail("bench decode", err.msg);
+      goto out;
+    }
+    tp[r] = (double)a.decode_tokens / (a.prefill_s + a.decode_s);
+    ts[r] = (double)b.decode_tokens / (b.prefill_s + b.decode_s);
+    dp[r] = a.decode_s > 0 ? (double)(a.decode_tokens - B) / a.decode_s : 0;
+    ds[r] = b.decode_s > 0 ? (double)(b.decode_tokens - B) / b.decode_s : 0;
+    draft_s += st.draft_s;
+    verify_s += st.verify_s;
+    spec_decode_s += b.decode_s;
+    prefill_s[0] += a.prefill_s;
+    prefill_s[1] += b.prefill_s;
+    gen_plain += a.decode_tokens;
+    gen_spec += b.decode_tokens;
+    for (int k = 0; k < K; k++) {
+      tot.drafted[k] += st.drafted[k];
+      tot.reached[k] += st.reached[k];
+      tot.accepted[k] += st.accepted[k];
+    }
+    tot.rounds += st.rounds;
+    tot.accepted_total += st.accepted_total;
+    tot.emitted += st.emitted;
+    if (rq->sample.temperature == 0)
+      for (int i = 0; i < B; i++)
+        if (a.len[i] != b.len[i] || memcmp(a.tokens + (size_t)i * M, b.tokens + (size_t)i * M,
+                                           sizeof(int32_t) * (size_t)a.len[i]))
+          identical = false;
+  }
+  tot.K = K;
+  double sp_min = 1e300, sp_max = 0;
+  for (int r = 0; r < repeat; r++) {
+    double x = tp[r] > 0 ? ts[r] / tp[r] : 0;
+    sp_min = x < sp_min ? x : sp_min;
+    sp_max = x > sp_max ? x : sp_max;
+  }
+  double base = median(tp, repeat), spec = median(ts, repeat), dbase = median(dp, repeat),
+         dspec = median(ds, repeat);
+  double acc[SKL_MTP_MAX_HEADS], cum[SKL_MTP_MAX_HEADS];
+  for (int k = 1; k <= K; k++) {
+    acc[k - 1] = skl_spec_acceptance(&tot, k);
+    cum[k - 1] = skl_spec_cumulative(&tot, k);
+  }
+  skl_benchjson j;
+  skl_benchjson_init(&j, "decode", skl_sys_threads());
+  skl_benchjson_num(&j, "seconds", (double)gen_spec / spec / repeat);
+  skl_benchjson_num(&j, "tokens_per_s", spec);
+  skl_benchjson_num(&j, "baseline_tokens_per_s", base);
+  skl_benchjson_num(&j, "speedup", base > 0 ? spec / base : 0);
+  skl_benchjson_num(&j, "speedup_min", sp_min);
+  skl_benchjson_num(&j, "speedup_max", sp_max);
+  skl_benchjson_num(&j, "decode_tokens_per_s", dspec);
+  skl_benchjson_num(&j, "baseline_decode_tokens_per_s", dbase);
+  skl_benchjson_num(&j, "decode_speedup", dbase > 0 ? dspec / dbase : 0);
+  skl_benchjson_int(&j, "heads", K);
+  skl_benchjson_nums(&j, "acceptance", acc, K);
+  skl_benchjson_nums(&j, "cumulative_acceptance", cum, K);
+  skl_benchjson_num(&j, "mean_accepted", skl_spec_mean_accepted(&tot));
+  skl_benchjson_num(&j, "tokens_per_round", tot.rounds ? (double)tot.emitted / (double)tot.rounds : 0);
+  /* where the speculative decode time goes, per generated token */
+  skl_benchjson_num(&j, "draft_ms_per_token", gen_spec > B * repeat ? 1e3 * draft_s / (double)(gen_spec - (int64_t)B * repeat) : 0);
+  skl_benchjson_num(&j, "verify_ms_per_token", gen_spec > B * repeat ? 1e3 * verify_s / (double)(gen_spec - (int64_t)B * repeat) : 0);
+  skl_benchjson_num(&j, "other_ms_per_token", gen_spec > B * repeat ? 1e3 * (spec_decode_s - draft_s - verify_s) / (double)(gen_spec - (int64_t)B * repeat) : 0);
+  skl_benchjson_num(&j, "baseline_ms_per_token", dbase > 0 ? 1e3 / dbase * B : 0);
+  skl_benchjson_num(&j, "prefill_s", prefill_s[1] / repeat);
+  skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
+  skl_benchjson_num(&j, "temperature", rq->sample.temperature);
+  if (rq->sample.temperature == 0) skl_benchjson_bool(&j, "identical", identical);
+  skl_benchjson_int(&j, "batch", B);
+  skl_benchjson_int(&j, "prompt_len", P);
+  skl_benchjson_int(&j, "gen", M);
+  skl_benchjson_bool(&j, "shared_prefix", shared);
+  skl_benchjson_int(&j, "generated_tokens", gen_spec / repeat);
+  skl_benchjson_int(&j, "baseline_generated_tokens", gen_plain / repeat);
+  skl_benchjson_int(&j, "repeat", repeat);
+  skl_benchjson_str(&j, "peer", "plain-decoding");
+  skl_benchjson_str(&j, "arch", skl_arch_name(m->cfg.arch));
+  skl_benchjson_int(&j, "params", (int64_t)m->n_params);
+  skl_benchjson_num(&j, "peak_rss_mb", skl_peak_rss_mb());
+  if (skl_benchjson_end(&j, &err) == SKL_OK) fputs(j.buf.data, stdout);
+  else code = skl_cli_fail("bench decode", err.msg);
+  skl_benchjson_free(&j);
+out:
+  skl_gen_output_free(&a);
+  skl_gen_output_free(&b);
+  skl_spec_free(sp);
+  skl_decoder_free(d1);
+  skl_decoder_free(d2);
+  skl_mtp_free(&h);
+  free(tp);
+  return code;
+}
+
 int skl_bench_decode(int argc, char **argv) {
-  const char *cfg_path = NULL, *dir = NULL;
-  int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1;
+  const char *cfg_path = NULL, *dir = NULL, *prompt_arg = NULL;
+  int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3;
   double temperature = 1.0;
   bool shared = false, peer = false;
   const skl_arg_opt opts[] = {
@@ -55,11 +218,21 @@ int skl_bench_decode(int argc, char **argv) {
       {"temperature", 0, SKL_ARG_DOUBLE, &temperature, "T", "sampling temperature (default 1; 0 greedy)"},
       {"seed", 0, SKL_ARG_INT, &seed, "S", "weights / prompt / sampling seed (default 1)"},
       {"threads", 0, SKL_ARG_INT, &threads, "N", "OpenMP and OpenBLAS threads (default: OpenMP's)"},
+      {"speculative", 0, SKL_ARG_INT, &speculative, "K",
+       "speculative decoding with the model's first K MTP heads (--model DIR with mtp.safetensors), timed against "
+       "plain decoding of the same request in the same run"},
+      {"repeat", 0, SKL_ARG_INT, &repeat, "N", "with --speculative: alternate plain and speculative runs N times "
+       "(default 3; medians and the speedup's spread)"},
+      {"prompt", 0, SKL_ARG_STR, &prompt_arg, "TEXT|@FILE",
+       "prompt text (with --model: its tokenizer), cut to its last --prompt-len tokens; default random ids"},
   };
   skl_arg_spec spec = {"skillrl bench decode", "(-m CONFIG | --model DIR) [flags]",
                        "Time prefill + KV-cached decoding of B samples and print one JSON line: "
                        "tokens_per_s (generated tokens / total seconds), prefill_tokens_per_s, "
-                       "decode_tokens_per_s.",
+                       "decode_tokens_per_s. With --speculative K: tokens_per_s and baseline_tokens_per_s "
+                       "(plain decoding, same run), speedup, decode_speedup, acceptance (per head: accepted / "
+                       "checked), cumulative_acceptance (drafts 1..k all accepted), mean_accepted (drafts per "
+                       "verify round), draft/verify ms per token, and identical (greedy: same tokens as plain).",
                        opts, (int)(sizeof opts / sizeof opts[0]), 0, 0, NULL};
   int npos = 0, rc = skl_args_parse(&spec, argc, argv, &npos);
   if (rc) return rc == 1 ? 0 : 2;
@@ -71,6 +244,16 @@ int skl_bench_decode(int argc, char **argv) {
     fprintf(stderr, "skillrl bench decode: --prompt-len, --gen and -B must be positive (and sane)\n");
     return 2;
   }
+  if (speculative < 0 || speculative > SKL_MTP_MAX_HEADS || repeat < 1 || repeat > 1000) {
+    fprintf(stderr, "skillrl bench decode: --speculative must be in 0..%d and --repeat in 1..1000\n",
+            SKL_MTP_MAX_HEADS);
+    return 2;
+  }
+  if ((speculative || prompt_arg) && !dir) {
+    fprintf(stderr, "skillrl bench decode: --speculative and --prompt need --model DIR (a model folder%s)\n",
+            speculative ? " with MTP heads: skillrl mtp train writes one" : " with tokenizer.json");
+    return 2;
+  }
   if (threads > 0) {
     omp_set_num_threads((int)threads);
     skl_blas_set_threads((int)threads);
@@ -80,11 +263,19 @@ int skl_bench_decode(int argc, char **argv) {
   memset(&m, 0, sizeof m);
   if (load_model(&m, cfg_path, dir, (uint64_t)seed, &err)) return skl_cli_fail("bench decode", err.msg);
   int B = (int)batch, P = (int)prompt_len, M = (int)gen;
-  int32_t *prompt = malloc(sizeof(int32_t) * (size_t)P);
-  if (!prompt) { skl_model_free(&m); return skl_cli_fail("bench decode", "out of memory"); }
-  skl_rng r;
-  skl_rng_seed(&r, skl_rng_derive((uint64_t)seed, 1, 0, 0));
-  for (int i = 0; i < P; i++) prompt[i] = (int32_t)skl_rng_below(&r, (uint64_t)m.cfg.vocab_size);
+  int32_t *prompt = NULL;
+  if (prompt_arg) {
+    if (text_prompt(dir, prompt_arg, P, &prompt, &P, &err)) {
+      skl_model_free(&m);
+      return skl_cli_fail("bench decode", err.msg);
+    }
+  } else {
+    prompt = malloc(sizeof(int32_t) * (size_t)P);
+    if (!prompt) { skl_model_free(&m); return skl_cli_fail("bench decode", "out of memory"); }
+    skl_rng r;
+    skl_rng_seed(&r, skl_rng_derive((uint64_t)seed, 1, 0, 0));
+    for (int i = 0; i < P; i++) prompt[i] = (int32_t)skl_rng_below(&r, (uint64_t)m.cfg.vocab_size);
+  }
   const int32_t *prompts[1] = {prompt};
   int lens[1] = {P};
   skl_gen_request rq = {0};
@@ -97,6 +288,12 @@ int skl_bench_decode(int argc, char **argv) {
   rq.sample = skl_sample_defaults();
   rq.sample.temperature = (float)temperature;
   rq.seed = (uint64_t)seed;
+  if (speculative) {
+    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat);
+    free(prompt);
+    skl_model_free(&m);
+    return code;
+  }
   /* slots hold prompt + generated tokens unless the prompt is shared */
   skl_decoder *d = NULL;
   skl_gen_output o = {0}, op = {0};

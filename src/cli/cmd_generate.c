@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/fs.h"
 #include "decode/decode.h"
+#include "decode/spec.h"
 #include "model/checkpoint.h"
 #include "sys/sys.h"
 #include "tok/tokenizer.h"
@@ -32,7 +33,7 @@ static skl_status encode_prompt(const skl_tokenizer *tok, const char *text, bool
 
 int skl_cmd_generate(int argc, char **argv) {
   const char *dir = NULL, *prompt_arg = NULL;
-  int64_t max_new = 128, top_k = 0, seed = 0, n_samples = 1, threads = 0;
+  int64_t max_new = 128, top_k = 0, seed = 0, n_samples = 1, threads = 0, speculative = 0;
   double temperature = 1.0, top_p = 1.0;
   bool chat = false;
   const skl_arg_opt opts[] = {
@@ -46,6 +47,9 @@ int skl_cmd_generate(int argc, char **argv) {
       {"num", 'n', SKL_ARG_INT, &n_samples, "N", "samples of the same prompt, prefilled once (default 1)"},
       {"chat", 0, SKL_ARG_FLAG, &chat, NULL, "wrap the prompt as a user turn (ChatML for Qwen, Llama-3 format)"},
       {"threads", 0, SKL_ARG_INT, &threads, "N", "OpenMP and OpenBLAS threads (default: OpenMP's)"},
+      {"speculative", 0, SKL_ARG_INT, &speculative, "K",
+       "speculative decoding: the model's first K MTP heads draft, the model verifies (greedy: the same text; "
+       "sampling: the same distribution); acceptance printed on stderr"},
   };
   skl_arg_spec spec = {"skillrl generate", "--model DIR --prompt TEXT|@FILE [flags]",
                        "Generate text with the KV-cached decoder. Stops at the model's eos ids (and, with --chat, the "
@@ -57,8 +61,10 @@ int skl_cmd_generate(int argc, char **argv) {
     fprintf(stderr, "skillrl generate: needs --model DIR and --prompt TEXT (or @FILE)\n");
     return 2;
   }
-  if (max_new < 1 || max_new > (1 << 24) || n_samples < 1 || n_samples > 4096 || top_k < 0 || top_k > (1 << 30)) {
-    fprintf(stderr, "skillrl generate: --max-new and --num must be >= 1, --top-k >= 0\n");
+  if (max_new < 1 || max_new > (1 << 24) || n_samples < 1 || n_samples > 4096 || top_k < 0 || top_k > (1 << 30) ||
+      speculative < 0 || speculative > SKL_MTP_MAX_HEADS) {
+    fprintf(stderr, "skillrl generate: --max-new and --num must be >= 1, --top-k >= 0, --speculative 0..%d\n",
+            SKL_MTP_MAX_HEADS);
     return 2;
   }
   skl_sample_params sp = {(float)temperature, (int)top_k, (float)top_p};
@@ -81,6 +87,10 @@ int skl_cmd_generate(int argc, char **argv) {
   memset(&m, 0, sizeof m);
   skl_tokenizer *tok = NULL;
   skl_decoder *d = NULL;
+  skl_spec *sd = NULL;
+  skl_mtp_heads heads;
+  skl_spec_stats sst;
+  memset(&heads, 0, sizeof heads);
   skl_tokens ids = {0};
   skl_gen_output out = {0};
   skl_buf txt = {0};
@@ -116,7 +126,10 @@ int skl_cmd_generate(int argc, char **argv) {
   rq.sample = sp;
   rq.seed = (uint64_t)seed;
   if (skl_decoder_init(&d, &m, N, N > 1 ? M : P + M, N > 1 ? 1 : 0, N > 1 ? P : 0, &err) ||
-      skl_generate(d, &rq, &out, &err)) {
+      (speculative && (skl_spec_load_heads(&heads, dir, &m.cfg, (int)speculative, &err) ||
+                       skl_spec_init(&sd, d, &heads, (int)speculative, &err) ||
+                       skl_generate_speculative(sd, &rq, &out, &sst, &err))) ||
+      (!speculative && skl_generate(d, &rq, &out, &err))) {
     code = skl_cli_fail("generate", err.msg);
     goto out;
   }
@@ -133,7 +146,15 @@ int skl_cmd_generate(int argc, char **argv) {
   }
   fprintf(stderr, "skillrl generate: %d prompt tokens, %lld generated in %.2f s (prefill %.2f s)\n", P,
           (long long)out.decode_tokens, out.prefill_s + out.decode_s, out.prefill_s);
+  if (speculative) {
+    fprintf(stderr, "skillrl generate: speculative, %d heads: %.2f drafts accepted per round; acceptance per head",
+            (int)speculative, skl_spec_mean_accepted(&sst));
+    for (int k = 1; k <= (int)speculative; k++) fprintf(stderr, " %.3f", skl_spec_acceptance(&sst, k));
+    fputc('\n', stderr);
+  }
 out:
+  skl_spec_free(sd);
+  skl_mtp_free(&heads);
   skl_buf_free(&txt);
   skl_gen_output_free(&out);
   skl_decoder_free(d);

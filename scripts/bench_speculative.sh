@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Speculative decoding with MTP heads, end to end (issue #7): a small skill
+# dataset and tokenizer, a ref5m model with a short SFT warm-up, then
+#   ce1: 1 MTP head trained with CE only (--no-distill)
+#   sd1: 1 MTP head, self-distilled (CE + KL to the main head's top-N)
+#   ce4 / sd4: each looped-extended to 4 heads (mtp extend --to 4)
+# and `skillrl bench decode --speculative K` (plain decoding timed in the same
+# run) on a held-out skill prompt: greedy and T=1, batch 1 and batch 8
+# (shared prefix). Prints one JSON line per measurement, prefixed by its
+# label; everything lands in $SPEC_DIR (default runs/bench_speculative).
+#
+#   scripts/bench_speculative.sh                 # build/skillrl, full sizes
+#   SKL_BIN=build-x/skillrl SPEC_SCALE=small scripts/bench_speculative.sh
+#   SPEC_SKIP_TRAIN=1 ...                        # reuse the trained models
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SKL_BIN:-build/skillrl}
+R=${SPEC_DIR:-runs/bench_speculative}
+scale=${SPEC_SCALE:-full}
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+if [ "$scale" = small ]; then
+  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1
+else
+  n_train=200 sft_steps=40 mtp_steps=150 ext_steps=80 gen=64 plen=1024 repeat=3
+fi
+mkdir -p "$R"
+if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
+  echo "== data, tokenizer, ref5m model, SFT ($scale)" >&2
+  $bin synth -c configs/synth/quickstart.yaml -o "$R/data0" --overwrite count.train=$n_train count.test=20 >&2
+  $bin tokenizer train --vocab-size 512 -o "$R/tokenizer.json" "$R"/data0/*/train-*.jsonl.zst >&2
+  $bin synth -c configs/synth/quickstart.yaml -o "$R/data" --overwrite tokenizer="$R/tokenizer.json" \
+    count.train=$n_train count.test=20 >&2
+  rm -rf "$R/model0" "$R/sft" "$R/rl"
+  $bin model init -c configs/model/ref5m.yaml -o "$R/model0" --tokenizer "$R/tokenizer.json" >&2
+  $bin sft -c configs/train/quick.yaml -q model="$R/model0" data="$R/data" out="$R/rl" sft.out="$R/sft" \
+    sft.steps=$sft_steps sft.seq=1024 sft.batch=4 >&2
+  echo "== MTP heads: CE-only vs self-distilled, 1 head, then extended to 4" >&2
+  rm -rf "$R/ce1" "$R/sd1" "$R/ce4" "$R/sd4"
+  $bin mtp train --model "$R/sft/final" --data "$R/data" --heads 1 -o "$R/ce1" --no-distill --steps $mtp_steps
+  $bin mtp train --model "$R/sft/final" --data "$R/data" --heads 1 -o "$R/sd1" --steps $mtp_steps
+  cp -r "$R/ce1" "$R/ce4"
+  cp -r "$R/sd1" "$R/sd4"
+  $bin mtp extend --model "$R/ce4" --data "$R/data" --to 4 --no-distill --steps $ext_steps
+  $bin mtp extend --model "$R/sd4" --data "$R/data" --to 4 --steps $ext_steps
+fi
+# a held-out skill prompt (test split), as the rollouts see it
+shard=$(ls "$R"/data/*/test-*.jsonl.zst | head -1)
+zstd -dc "$shard" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["prompt"][-1]["content"])' \
+  > "$R/prompt.txt"
+run() { # label, model, K, temperature, batch
+  local b=(-B "$5")
+  [ "$5" -gt 1 ] && b+=(--shared-prefix)
+  printf '%s ' "$1"
+  $bin bench decode --model "$R/$2" --speculative "$3" --temperature "$4" "${b[@]}" --prompt "@$R/prompt.txt" \
+    --prompt-len $plen --gen $gen --repeat $repeat --seed 1
+}
+echo "== acceptance: CE-only vs self-distilled heads (K=1 and K=4)" >&2
+for t in 0 1; do
+  for m in ce1 sd1; do run "$m-K1-T$t-B1" $m 1 $t 1; done
+  for m in ce4 sd4; do run "$m-K4-T$t-B1" $m 4 $t 1; done
+done
+echo "== speed: 1 head vs 4 (looped extension), greedy and T=1, batch 1 and 8" >&2
+for t in 0 1; do
+  for b in 1 8; do
+    for k in 1 2 3 4; do run "sd4-K$k-T$t-B$b" sd4 $k $t $b; done
+  done
+done
