@@ -26,14 +26,49 @@ static inline void vstore(float *p, vf x) { *(vf *)p = x; }
 
 static inline vf vbcast(float a) { return (vf){a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a}; }
 
+typedef int vi __attribute__((vector_size(64)));
+
+/* One stage of a 16 x 16 in-register transpose: swaps the off-diagonal
+ * h x h blocks of every 2h x 2h block (rows i and i + h). */
+#define TR_STAGE(h, LO, HI)                                                     \
+  for (int i = 0; i < 16; i++)                                                  \
+    if (!(i & (h))) {                                                           \
+      vf a = r[i], b = r[i + (h)];                                              \
+      r[i] = __builtin_shuffle(a, b, LO);                                       \
+      r[i + (h)] = __builtin_shuffle(a, b, HI);                                 \
+    }
+
+static inline void transpose16(vf r[16]) {
+  const vi l8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const vi h8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const vi l4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+  const vi h4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+  const vi l2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  const vi h2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  const vi l1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+  const vi h1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+  _Pragma("GCC unroll 16") TR_STAGE(8, l8, h8)
+  _Pragma("GCC unroll 16") TR_STAGE(4, l4, h4)
+  _Pragma("GCC unroll 16") TR_STAGE(2, l2, h2)
+  _Pragma("GCC unroll 16") TR_STAGE(1, l1, h1)
+}
+
 void skl_attn_tile_transpose(float *Bt, const float *B, size_t ldb, int nj, int HD) {
-  int npad = (nj + SKL_ATTN_KCOLS - 1) / SKL_ATTN_KCOLS * SKL_ATTN_KCOLS;
-  for (int j = 0; j < nj; j++) {
+  int npad = (nj + SKL_ATTN_KCOLS - 1) / SKL_ATTN_KCOLS * SKL_ATTN_KCOLS, j = 0;
+  for (; j + 16 <= nj; j += 16)
+    for (int d = 0; d < HD; d += 16) {
+      vf r[16];
+      _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++) r[i] = vload(B + (size_t)(j + i) * ldb + d);
+      transpose16(r);
+      _Pragma("GCC unroll 16") for (int i = 0; i < 16; i++)
+        vstore(Bt + (size_t)(d + i) * SKL_ATTN_TILE + j, r[i]);
+    }
+  for (; j < nj; j++) {
     const float *b = B + (size_t)j * ldb;
     for (int d = 0; d < HD; d++) Bt[(size_t)d * SKL_ATTN_TILE + j] = b[d];
   }
   for (int d = 0; d < HD; d++)
-    for (int j = nj; j < npad; j++) Bt[(size_t)d * SKL_ATTN_TILE + j] = 0.0f;
+    for (int jj = nj; jj < npad; jj++) Bt[(size_t)d * SKL_ATTN_TILE + jj] = 0.0f;
 }
 
 /* S[m, c0 .. c0+64) = alpha * sum_d A[m, d] * Bt[d, c0 ..] for R rows. */
