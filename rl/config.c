@@ -30,7 +30,7 @@ static const skl_cfg_field fields[] = {
     F("batch.group", SKL_CFG_INT, group, "8", 2, 4096, "G: responses sampled per prompt"),
     F("batch.micro", SKL_CFG_INT, micro, "8", 1, 1e6, "sequences per forward/backward micro-batch"),
     F("rollout.max_response", SKL_CFG_INT, max_response, "32", 1, 1e7, "response budget in tokens"),
-    F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy); the loss uses the policy's log-probs at temperature 1"),
+    F("rollout.temperature", SKL_CFG_FLOAT, temperature, "1.0", 0, 10, "sampling temperature (0 = greedy); the loss's log-probs (old, new, reference) use the same temperature, logits / T as verl (T = 1 when greedy)"),
     F("rollout.top_p", SKL_CFG_FLOAT, top_p, "1.0", 1e-6, 1, "nucleus sampling mass"),
     F("rollout.top_k", SKL_CFG_INT, top_k, "0", 0, 1e7, "top-k sampling (0 = off)"),
     F("rollout.speculative.heads", SKL_CFG_INT, spec_heads, "0", 0, 16,
@@ -69,6 +69,9 @@ static const skl_cfg_field fields[] = {
     F("sft.seq", SKL_CFG_INT, sft_seq, "1024", 16, 1e7, "tokens per packed SFT row"),
     F("sft.lr", SKL_CFG_FLOAT, sft_lr, "1e-3", 0, 10, "SFT peak learning rate (cosine to min_lr_ratio)"),
     F("sft.warmup", SKL_CFG_INT, sft_warmup, "10", 0, 1e9, "SFT warm-up steps"),
+    F("sft.prompt_loss", SKL_CFG_FLOAT, sft_prompt_loss, "0", 0, 1,
+      "weight of prompt tokens in the SFT loss (0: answer tokens only; a small weight also trains the model to "
+      "read and copy from its context, which speeds up learning retrieval)"),
     F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
     F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
     F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),

@@ -58,6 +58,7 @@ typedef struct {
   double sft_lr;
   char *sft_out;           /* SFT run directory (NULL: OUT/sft) */
   int sft_warmup;
+  double sft_prompt_loss; /* weight of prompt tokens in the SFT loss (0: masked) */
   /* filter */
   int filter_k;            /* samples per item */
   double filter_low, filter_high;

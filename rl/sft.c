@@ -83,8 +83,12 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
     }
     int cut = 0, dropped = 0;
     if ((st = rl_pack(&pk, items, n, &cut, &dropped, err))) break;
+    /* Answer tokens weigh 1, prompt tokens sft.prompt_loss; the loss is the
+     * weighted mean over every weighted token. */
+    float wp = (float)c->sft_prompt_loss;
     double norm = 0;
-    for (size_t i = 0; i < (size_t)B * T; i++) norm += pk.mask[i] > 0 && pk.targets[i] >= 0;
+    for (size_t i = 0; i < (size_t)B * T; i++)
+      if (pk.targets[i] >= 0) norm += pk.mask[i] > 0 ? 1.0 : wp;
     /* this rank's rows: r, r + size, ... (every rank packed the same global batch) */
     int nb = 0;
     for (int b = s.dist.rank; b < B; b += s.dist.size, nb++) {
@@ -93,16 +97,23 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
       memcpy(ltgt + dst, pk.targets + src, sizeof *ltgt * (size_t)T);
       memcpy(lpos + dst, pk.pos + src, sizeof *lpos * (size_t)T);
       memcpy(ldoc + dst, pk.doc + src, sizeof *ldoc * (size_t)T);
-      memcpy(lmask + dst, pk.mask + src, sizeof *lmask * (size_t)T);
+      for (int j = 0; j < T; j++)
+        lmask[dst + j] = pk.targets[src + j] < 0 ? 0.0f : pk.mask[src + j] > 0 ? 1.0f : wp;
     }
     skl_model_zero_grad(&s.model);
     skl_step_stats ss = {0};
     skl_batch b = {.B = nb, .T = T, .tokens = ltok, .targets = ltgt, .pos = lpos, .doc = ldoc, .mask = lmask,
                    .loss_norm = norm > 0 ? norm : 1};
     if (nb > 0 && (st = skl_model_step(&s.model, &acts, &b, true, &ss, err))) break;
-    double red[3] = {ss.loss, ss.n_tokens, ss.sum_logp};
+    /* the answer tokens' own mean loss, whatever the prompt weight */
+    double red[5] = {ss.loss, ss.n_tokens, ss.sum_logp, 0, 0};
+    for (int r = 0; r < nb; r++)
+      for (int j = 0; j < T; j++) {
+        size_t i = (size_t)r * T + j, g = (size_t)(s.dist.rank + r * s.dist.size) * T + j;
+        if (ltgt[i] >= 0 && pk.mask[g] > 0) { red[3] -= acts.logp[i]; red[4] += 1; }
+      }
     if ((st = skl_dist_allreduce_f32(&s.dist, s.model.grad_mem, s.model.n_params, err))) break;
-    if ((st = skl_dist_allreduce_f64(&s.dist, red, 3, err))) break;
+    if ((st = skl_dist_allreduce_f64(&s.dist, red, 5, err))) break;
     double lr = skl_lr_at(&ac, s.st.step), gnorm = 0;
     skl_error e2;
     skl_status us = skl_adamw_step(&s.opt, &s.model, lr, &gnorm, &e2);
@@ -124,8 +135,9 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
     }
     s.st.samples_seen += n - dropped;
     double dt = now_s() - t_step;
-    json_t *m = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o, s:o}", "phase", "sft", "step",
-                          (json_int_t)s.st.step + 1, "loss", rl_json_num(red[1] > 0 ? red[0] : 0.0), "lr",
+    json_t *m = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o, s:o}", "phase", "sft", "step",
+                          (json_int_t)s.st.step + 1, "loss", rl_json_num(red[1] > 0 ? red[0] : 0.0),
+                          "answer_loss", rl_json_num(red[4] > 0 ? red[3] / red[4] : 0.0), "lr",
                           rl_json_num(lr), "grad_norm", rl_json_num(gnorm), "tokens", rl_json_num(red[1]), "samples",
                           n - dropped, "cut", cut, "skipped_nonfinite", (int)(us == SKL_ERR_NUMERIC), "tokens_per_s",
                           rl_json_num((double)B * T / (dt > 0 ? dt : 1e-9)), "step_s", rl_json_num(dt));
