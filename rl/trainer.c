@@ -154,6 +154,12 @@ static int pack_micro(trainer_t *t, seq_t **seqs, int from, int to, skl_error *e
   return n;
 }
 
+/* Log-probs of the policy that sampled: logits / temperature (as verl);
+ * greedy rollouts (temperature 0) use temperature 1. */
+static float logit_scale(const trainer_t *t) {
+  return t->c->temperature > 0 ? (float)(1.0 / t->c->temperature) : 1.0f;
+}
+
 /* Shared-prefix path: the run of sequences [k0, k1) with one prompt (at
  * most G) as one group step. The prompt's last token starts every suffix,
  * since it predicts each response's first token (model.h): prefix =
@@ -177,7 +183,8 @@ static skl_status group_run(trainer_t *t, skl_model *m, seq_t **seqs, int k0, in
     }
   }
   skl_group_batch gb = {.P = it->n_prompt - 1, .prefix = it->prompt, .G = k1 - k0, .R = R, .len = t->g_len,
-                        .tokens = t->g_tok, .targets = t->g_tgt, .weight = grad ? t->g_w : NULL, .loss_norm = 1};
+                        .tokens = t->g_tok, .targets = t->g_tgt, .weight = grad ? t->g_w : NULL, .loss_norm = 1,
+                        .logit_scale = logit_scale(t)};
   skl_step_stats ss;
   return skl_group_step(m, &t->gacts, &gb, grad, &ss, err);
 }
@@ -215,7 +222,7 @@ static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, 
     int used_rows = 0;
     for (int k = 0; k < got; k++) if (t->pk.row_of[k] + 1 > used_rows) used_rows = t->pk.row_of[k] + 1;
     skl_batch b = {.B = used_rows, .T = t->T, .tokens = t->pk.tokens, .targets = t->pk.targets, .pos = t->pk.pos,
-                   .doc = t->pk.doc, .mask = t->pk.mask, .loss_norm = 1};
+                   .doc = t->pk.doc, .mask = t->pk.mask, .loss_norm = 1, .logit_scale = logit_scale(t)};
     skl_step_stats ss;
     if ((st = skl_model_step(m, &t->acts, &b, false, &ss, err))) return st;
     for (int k = 0; k < got; k++) {
@@ -260,7 +267,8 @@ static skl_status backward_weighted(trainer_t *t, seq_t **seqs, int n, skl_error
       }
     }
     skl_batch b = {.B = used_rows, .T = t->T, .tokens = t->pk.tokens, .targets = t->pk.targets, .pos = t->pk.pos,
-                   .doc = t->pk.doc, .mask = t->mask, .weight = t->w, .loss_norm = 1};
+                   .doc = t->pk.doc, .mask = t->mask, .weight = t->w, .loss_norm = 1,
+                   .logit_scale = logit_scale(t)};
     skl_step_stats ss;
     if ((st = skl_model_step(&t->s.model, &t->acts, &b, true, &ss, err))) return st;
     k0 += got;

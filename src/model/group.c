@@ -378,11 +378,19 @@ skl_status skl_group_step(skl_model *m, skl_group_acts *ga, const skl_group_batc
     dwout = m->g.lm_head ? m->g.lm_head : m->g.embed;
     memset(a->dln, 0, sizeof(float) * N * C);
   }
+  /* logits * s = (s * lnf) @ W^T: scale the (otherwise unused) lnf rows in
+   * place, and the gradient w.r.t. them back by s */
+  float ls = gb->logit_scale != 0.0f ? gb->logit_scale : 1.0f;
+  size_t ce0 = (size_t)c0 * C, cen = (size_t)(N - c0) * C;
+  if (ls != 1.0f)
+    for (size_t i = 0; i < cen; i++) a->lnf[ce0 + i] *= ls;
   double loss = 0.0;
   if (N > c0)
-    loss = skl_ce_fused(a->logp + c0, a->entropy + c0, backward ? a->dln + (size_t)c0 * C : NULL,
-                        dwout, a->lnf + (size_t)c0 * C, wout, ga->targets + c0, a->coef + c0, N - c0,
-                        C, c->vocab_size, a->scratch);
+    loss = skl_ce_fused(a->logp + c0, a->entropy + c0, backward ? a->dln + ce0 : NULL, dwout,
+                        a->lnf + ce0, wout, ga->targets + c0, a->coef + c0, N - c0, C, c->vocab_size,
+                        a->scratch);
+  if (backward && ls != 1.0f)
+    for (size_t i = 0; i < cen; i++) a->dln[ce0 + i] *= ls;
   if (stats) {
     stats->loss = loss;
     stats->n_tokens = cnt;

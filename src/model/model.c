@@ -516,8 +516,15 @@ skl_status skl_model_step(skl_model *m, skl_acts *a, const skl_batch *b, bool ba
     dwout = m->g.lm_head ? m->g.lm_head : m->g.embed;
     memset(a->dln, 0, sizeof(float) * N * C);
   }
+  /* logits * s = (s * lnf) @ W^T: lnf is not needed after the CE, so it is
+   * scaled in place, and the gradient w.r.t. it by s afterwards */
+  float ls = b->logit_scale != 0.0f ? b->logit_scale : 1.0f;
+  if (ls != 1.0f)
+    for (size_t i = 0; i < (size_t)N * C; i++) a->lnf[i] *= ls;
   double loss = skl_ce_fused(a->logp, a->entropy, backward ? a->dln : NULL, dwout, a->lnf, wout,
                              b->targets, a->coef, N, C, c->vocab_size, a->scratch);
+  if (backward && ls != 1.0f)
+    for (size_t i = 0; i < (size_t)N * C; i++) a->dln[i] *= ls;
   if (stats) {
     stats->loss = loss;
     stats->n_tokens = cnt;
@@ -548,6 +555,8 @@ skl_status skl_model_logits(skl_model *m, skl_acts *a, const skl_batch *b, float
   forward_body(m, a, b, &r);
   const float *wout = m->p.lm_head ? m->p.lm_head : m->p.embed;
   skl_linear_forward(logits, a->lnf, wout, NULL, r.N, m->cfg.hidden_size, m->cfg.vocab_size);
+  if (b->logit_scale != 0.0f && b->logit_scale != 1.0f)
+    for (size_t i = 0; i < (size_t)r.N * m->cfg.vocab_size; i++) logits[i] *= b->logit_scale;
   return SKL_OK;
 }
 

@@ -107,6 +107,9 @@ typedef struct {
                            * number of tokens with mask != 0 and target >= 0.
                            * Gradient accumulation: pass the total over all
                            * micro-batches so summed grads equal the big batch. */
+  float logit_scale;      /* logits = (x @ W^T) * logit_scale, e.g. 1/temperature so
+                           * log-probs match sampling at that temperature (as
+                           * verl); 0 (unset) means 1. Gradients follow. */
 } skl_batch;
 
 /* ---- activations -------------------------------------------------------- */
@@ -234,6 +237,7 @@ typedef struct {
   const float *mask;              /* [G, R] loss mask, or NULL: ones */
   const float *weight;            /* [G, R] per-token weights, or NULL: ones */
   double loss_norm;               /* as skl_batch: <= 0 counts the G rows' tokens */
+  float logit_scale;              /* as skl_batch: logits * this (1/temperature); 0: 1 */
 } skl_group_batch;
 
 /* Activations of a group step, sized once for a prefix of up to P tokens

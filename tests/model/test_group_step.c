@@ -12,7 +12,9 @@
  * shorter and longer than an attention tile, an empty prefix, prefix
  * targets with mask/weight, with and without recompute. Also: 1 vs 2
  * threads bit-identical, the prompt's K/V gradient is the sum over the
- * suffixes, and bad input is refused with a message.
+ * suffixes, and bad input is refused with a message. The logit scale
+ * (1/temperature): both paths agree under it, and skl_model_step's scaled
+ * log-probs match softmax(s * logits) and its gradient finite differences.
  * `test_group_step slow` runs long prefixes (SKL_SLOW_SIZE=small|full). */
 #include <math.h>
 #include <omp.h>
@@ -31,6 +33,8 @@ typedef struct {
   int *len;
   skl_group_batch gb;
 } grp;
+
+static float g_scale = 0.0f; /* logit_scale of the groups made next (0: unset = 1) */
 
 static void grp_make(grp *q, int V, int P, int G, int R, bool prefix_loss, uint64_t seed) {
   skl_rng r;
@@ -80,6 +84,7 @@ static void grp_make(grp *q, int V, int P, int G, int R, bool prefix_loss, uint6
   b->mask = q->mask;
   b->weight = q->w;
   b->loss_norm = 0; /* counted tokens: checks the count too */
+  b->logit_scale = g_scale;
 }
 
 static void grp_free(grp *q) {
@@ -130,7 +135,7 @@ static int run_plain(skl_model *m, const grp *q, bool recompute, result *o) {
   skl_acts a;
   skl_error err = {0};
   skl_batch b = {.B = G, .T = T, .tokens = tok, .targets = tgt, .mask = mask, .weight = w,
-                 .loss_norm = q->gb.loss_norm};
+                 .loss_norm = q->gb.loss_norm, .logit_scale = q->gb.logit_scale};
   int rc = skl_acts_init(&a, &m->cfg, G, T, recompute, &err);
   if (!rc) {
     skl_model_zero_grad(m);
@@ -250,8 +255,8 @@ static void check_case(skl_arch arch, const skl_model_config *c, int P, int G, i
   grp_make(&q, c->vocab_size, P, G, R, prefix_loss, seed + 1);
   for (int rec = 0; rec < 2; rec++) {
     char what[160];
-    snprintf(what, sizeof what, "%s P=%d G=%d R=%d%s%s", arch_name(arch), P, G, R,
-             prefix_loss ? " prefix-loss" : "", rec ? " recompute" : "");
+    snprintf(what, sizeof what, "%s P=%d G=%d R=%d%s%s scale %g", arch_name(arch), P, G, R,
+             prefix_loss ? " prefix-loss" : "", rec ? " recompute" : "", (double)g_scale);
     result pl, gr;
     result_init(&pl, &m, &q);
     result_init(&gr, &m, &q);
@@ -281,6 +286,110 @@ static void test_exact(void) {
   skl_model_config c = arch_config(SKL_ARCH_LLAMA, 64, 32, 4, 2, 8, 48);
   check_case(SKL_ARCH_LLAMA, &c, 0, 3, 25, false, 200); /* no shared prefix */
   check_case(SKL_ARCH_LLAMA, &c, 1, 8, 9, false, 201);
+  /* logits scaled by 1/temperature, the same in both paths */
+  g_scale = 1.0f / 0.7f;
+  for (int ai = 0; ai < 3; ai++) {
+    skl_model_config ca = arch_config(archs[ai], 64, 32, 4, 2, 8, 48);
+    check_case(archs[ai], &ca, 45, 3, 21, ai == 2, 210 + (uint64_t)ai);
+  }
+  g_scale = 0.0f;
+}
+
+/* ---- logit scale (1/temperature) in skl_model_step ------------------------ */
+
+typedef struct {
+  skl_model *m;
+  skl_acts *a;
+  skl_batch *b;
+} scale_ctx;
+
+static double scale_loss(scale_ctx *x) {
+  skl_step_stats st;
+  skl_error err = {0};
+  if (skl_model_step(x->m, x->a, x->b, false, &st, &err)) return NAN;
+  return st.loss;
+}
+
+/* logp/entropy with logit_scale s are those of softmax(s * logits) (logits
+ * from skl_model_logits at scale 1, in double), and the gradient of the
+ * scaled loss matches central differences. */
+static void test_logit_scale(void) {
+  skl_model_config c = arch_config(SKL_ARCH_QWEN3, 48, 24, 4, 2, 6, 40);
+  skl_model m;
+  skl_acts a;
+  skl_error err = {0};
+  if (skl_model_init(&m, &c, &err) || skl_model_grads_alloc(&m, &err) ||
+      skl_acts_init(&a, &c, 2, 30, false, &err)) {
+    CHECK_MSG(0, "init: %s", err.msg);
+    return;
+  }
+  tu_randomize(&m, 21, 0.3f);
+  tu_batch tb;
+  tu_batch_make(&tb, 2, 30, c.vocab_size, 30, 22);
+  skl_batch b = tb.b;
+  int N = 60, V = c.vocab_size;
+  float *logits = malloc(sizeof(float) * (size_t)N * V);
+  CHECK(skl_model_logits(&m, &a, &b, logits, &err) == SKL_OK);
+  const float s = 1.0f / 0.6f;
+  b.logit_scale = s;
+  skl_step_stats st;
+  skl_model_zero_grad(&m);
+  CHECK(skl_model_step(&m, &a, &b, true, &st, &err) == SKL_OK);
+  double worst = 0;
+  for (int n = 0; n < N; n++) {
+    if (b.targets[n] < 0) continue;
+    double mx = -INFINITY, z = 0, e = 0;
+    for (int v = 0; v < V; v++) mx = fmax(mx, (double)s * logits[(size_t)n * V + v]);
+    for (int v = 0; v < V; v++) z += exp((double)s * logits[(size_t)n * V + v] - mx);
+    for (int v = 0; v < V; v++) {
+      double lp = (double)s * logits[(size_t)n * V + v] - mx - log(z);
+      e -= exp(lp) * lp;
+    }
+    double lpy = (double)s * logits[(size_t)n * V + b.targets[n]] - mx - log(z);
+    worst = fmax(worst, fabs(lpy - a.logp[n]));
+    worst = fmax(worst, fabs(e - a.entropy[n]));
+  }
+  CHECK_MSG(worst < 1e-4, "logp/entropy at scale %g differ from softmax(s * logits) by %.3g", (double)s, worst);
+  /* the unscaled step differs (the test would not see a missing scale otherwise) */
+  b.logit_scale = 0;
+  skl_step_stats st1;
+  CHECK(skl_model_step(&m, &a, &b, false, &st1, &err) == SKL_OK);
+  CHECK_MSG(fabs(st1.loss - st.loss) > 1e-3 * fabs(st.loss), "scale changes nothing: %g vs %g", st1.loss, st.loss);
+  b.logit_scale = s;
+  /* finite differences on the scaled loss (eps 1e-2, as test_model_grad.c) */
+  float *grad = malloc(sizeof(float) * m.n_params);
+  memcpy(grad, m.grad_mem, sizeof(float) * m.n_params);
+  scale_ctx x = {&m, &a, &b};
+  const char *names[] = {"lm_head.weight", "model.norm.weight", "model.layers.1.self_attn.q_proj.weight",
+                         "model.layers.0.mlp.down_proj.weight", "model.embed_tokens.weight"};
+  for (int t = 0; t < 5; t++) {
+    const skl_tensor_info *ti = skl_model_find_tensor(&m, names[t]);
+    if (!ti) {
+      CHECK_MSG(0, "no tensor %s", names[t]);
+      continue;
+    }
+    size_t step = ti->numel / 24 + 1;
+    double maxnum = 0, maxerr = 0;
+    for (size_t i = 0; i < ti->numel; i += step) {
+      float *p = m.param_mem + ti->offset + i, keep = *p;
+      const float eps = 1e-2f;
+      *p = keep + eps;
+      double jp = scale_loss(&x);
+      *p = keep - eps;
+      double jm = scale_loss(&x);
+      *p = keep;
+      double num = (jp - jm) / (2.0 * eps);
+      maxnum = fmax(maxnum, fabs(num));
+      maxerr = fmax(maxerr, fabs(num - grad[ti->offset + i]));
+    }
+    CHECK_MSG(maxnum > 0 && maxerr <= 2e-2 * maxnum + 1e-4, "%s at scale %g: max |analytic-numeric| %.3g vs %.3g",
+              names[t], (double)s, maxerr, maxnum);
+  }
+  free(grad);
+  free(logits);
+  tu_batch_free(&tb);
+  skl_acts_free(&a);
+  skl_model_free(&m);
 }
 
 /* The prompt's K/V gradients must be SUMMED over the suffixes: with no
@@ -447,6 +556,7 @@ int main(int argc, char **argv) {
     test_slow();
   } else {
     test_exact();
+    test_logit_scale();
     test_prefix_kv_sum();
     test_threads();
     test_bad_input();

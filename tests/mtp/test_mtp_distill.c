@@ -71,7 +71,7 @@ int main(void) {
       memcpy(tok + b * T, train + off, sizeof(int32_t) * T);
       memcpy(tgt + b * T, train + off + 1, sizeof(int32_t) * T);
     }
-    skl_batch bt = {B, T, tok, tgt, NULL, NULL, NULL, NULL, 0};
+    skl_batch bt = {B, T, tok, tgt, NULL, NULL, NULL, NULL, 0, 0};
     skl_model_zero_grad(&m);
     CHECK(skl_model_step(&m, &a, &bt, true, &ss, &err) == SKL_OK);
     CHECK(skl_adamw_step(&opt, &m, skl_lr_at(&oc, s), NULL, &err) == SKL_OK);

@@ -4,7 +4,8 @@
 # (false) train the same: same rewards, groups and response lengths step by
 # step, losses/KL/entropy/grad norm and final weights equal up to float
 # rounding. A KL reference and two update epochs exercise all three
-# log-prob passes (old, ref, new) and the backward. Not resume (test_resume.sh).
+# log-prob passes (old, ref, new) and the backward; temperature 0.8 the logit
+# scale of both paths. Not resume (test_resume.sh).
 set -u
 tmp=$(mktemp -d /tmp/skl_test_train_shared_prefix.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -13,7 +14,7 @@ fixture
 
 write_cfg "$tmp/rl.yaml" "$tmp/unused" 'loss: {kl_coef: 0.05}' 'update: {epochs: 2}'
 for sp in true false; do
-  run "$BIN" train -c "$tmp/rl.yaml" -q --threads 2 out="$tmp/rl-$sp" update.shared_prefix=$sp
+  run "$BIN" train -c "$tmp/rl.yaml" -q --threads 2 out="$tmp/rl-$sp" update.shared_prefix=$sp rollout.temperature=0.8
   check "train update.shared_prefix=$sp exits 0" test "$rc" -eq 0
 done
 check "the resolved config records update.shared_prefix" grep -q "shared_prefix: false" "$tmp/rl-false/config.yaml"
