@@ -83,7 +83,7 @@ static double median(double *v, int n) {
 
 /* --speculative K: plain and speculative generation of the same request,
  * alternated `repeat` times on the same model; medians and spread. */
-static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat) {
+static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat, bool fast) {
   skl_error err = {0};
   skl_mtp_heads h;
   memset(&h, 0, sizeof h);
@@ -106,6 +106,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
     code = skl_cli_fail("bench decode", err.msg);
     goto out;
   }
+  skl_spec_set_fast_verify(sp, fast);
   for (int r = 0; r < repeat; r++) {
     skl_gen_output_free(&a);
     skl_gen_output_free(&b);
@@ -176,6 +177,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
   skl_benchjson_num(&j, "prefill_s", prefill_s[1] / repeat);
   skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
   skl_benchjson_num(&j, "temperature", rq->sample.temperature);
+  skl_benchjson_bool(&j, "fast_verify", fast);
   if (rq->sample.temperature == 0) skl_benchjson_bool(&j, "identical", identical);
   skl_benchjson_int(&j, "batch", B);
   skl_benchjson_int(&j, "prompt_len", P);
@@ -206,7 +208,7 @@ int skl_bench_decode(int argc, char **argv) {
   const char *cfg_path = NULL, *dir = NULL, *prompt_arg = NULL;
   int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3;
   double temperature = 1.0;
-  bool shared = false, peer = false;
+  bool shared = false, peer = false, fast_verify = false;
   const skl_arg_opt opts[] = {
       {"model-config", 'm', SKL_ARG_STR, &cfg_path, "CONFIG", "configs/model/NAME.yaml or a config.json (or a folder with one): random weights"},
       {"model", 0, SKL_ARG_STR, &dir, "DIR", "Hugging Face model folder: real weights"},
@@ -223,6 +225,9 @@ int skl_bench_decode(int argc, char **argv) {
        "plain decoding of the same request in the same run"},
       {"repeat", 0, SKL_ARG_INT, &repeat, "N", "with --speculative: alternate plain and speculative runs N times "
        "(default 3; medians and the speedup's spread)"},
+      {"fast-verify", 0, SKL_ARG_FLAG, &fast_verify, NULL,
+       "with --speculative: verify with the prefill kernels (sgemm, cost nearly flat in K+1) instead of the "
+       "step kernels (bit-exact to plain decoding)"},
       {"prompt", 0, SKL_ARG_STR, &prompt_arg, "TEXT|@FILE",
        "prompt text (with --model: its tokenizer), cut to its last --prompt-len tokens; default random ids"},
   };
@@ -289,7 +294,7 @@ int skl_bench_decode(int argc, char **argv) {
   rq.sample.temperature = (float)temperature;
   rq.seed = (uint64_t)seed;
   if (speculative) {
-    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat);
+    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, fast_verify);
     free(prompt);
     skl_model_free(&m);
     return code;

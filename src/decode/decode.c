@@ -612,7 +612,7 @@ skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, i
 }
 
 skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int *counts, const int32_t *tokens,
-                               float *logits, float *hidden, skl_error *err) {
+                               bool exact, float *logits, float *hidden, skl_error *err) {
   skl_kv_cache *kv = &d->kv;
   if (n < 1 || n > d->max_batch)
     return skl_error_set(err, SKL_ERR_RANGE, "decoder: verify of %d sequences (1..%d)", n, d->max_batch);
@@ -637,14 +637,22 @@ skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int
   int i = 0, row = 0;
   while (i < n) {
     int nr = 0, i1 = i;
+    int ng = 0;
     while (i1 < n && nr + counts[i1] <= d->R) {
-      for (int t = 0; t < counts[i1]; t++) {
-        row_group g = {slots[i1], nr + t, kv->len[slots[i1]] + t, 1};
-        d->groups[nr + t] = g;
+      if (exact)
+        for (int t = 0; t < counts[i1]; t++) {
+          row_group g = {slots[i1], nr + t, kv->len[slots[i1]] + t, 1};
+          d->groups[nr + t] = g;
+        }
+      else {
+        row_group g = {slots[i1], nr, kv->len[slots[i1]], counts[i1]};
+        d->groups[ng++] = g;
       }
       nr += counts[i1++];
     }
-    step_rows(d, nr, tokens + row, logits ? logits + (size_t)row * V : NULL, hidden ? hidden + (size_t)row * C : NULL);
+    float *lg = logits ? logits + (size_t)row * V : NULL, *hd = hidden ? hidden + (size_t)row * C : NULL;
+    if (exact) step_rows(d, nr, tokens + row, lg, hd);
+    else forward_rows(d, nr, tokens + row, ng, NULL, lg ? nr : 0, lg, hd);
     row += nr;
     i = i1;
   }

@@ -103,13 +103,17 @@ skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, i
 /* Speculative verification of several sequences in ONE forward: append
  * counts[i] tokens to slots[i] (distinct slots; tokens concatenated in
  * slot order) and write logits[sum counts, V] and hidden[sum counts, C]
- * (either may be NULL) in the same row order. Runs the step kernels, whose
- * arithmetic per row is independent of the other rows, so each row's
- * logits equal bit for bit those skl_decoder_step gives for the same token
- * at the same position (greedy speculative output == plain greedy output).
+ * (either may be NULL) in the same row order.
+ * exact: the step kernels, whose arithmetic per row is independent of the
+ * other rows, so each row's logits equal bit for bit those skl_decoder_step
+ * gives for the same token at the same position (greedy speculative output
+ * == plain greedy output, guaranteed). Their cost grows with the rows.
+ * !exact: the prefill kernels (sgemm, tiled attention), nearly flat in the
+ * rows; same math, other float order (greedy may differ from plain where
+ * two logits tie to rounding).
  * @return SKL_OK or SKL_ERR_RANGE (slot, count, token id, capacity) */
 skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int *counts, const int32_t *tokens,
-                              float *logits, float *hidden, skl_error *err);
+                              bool exact, float *logits, float *hidden, skl_error *err);
 /* Prefill with hidden states: as skl_decoder_prefill (slot >= 0, prefix
  * -1) or skl_decoder_prefill_prefix (slot -1, prefix >= 0), also writing
  * hidden[n, C], x[L] before model.norm of every token (MTP heads read it).
