@@ -48,12 +48,12 @@ fi
 shard=$(ls "$R"/data/*/test-*.jsonl.zst | head -1)
 zstd -dc "$shard" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["prompt"][-1]["content"])' \
   > "$R/prompt.txt"
-run() { # label, model, K, temperature, batch
+run() { # label, model, K, temperature, batch, [extra flags]
   local b=(-B "$5")
   [ "$5" -gt 1 ] && b+=(--shared-prefix)
   printf '%s ' "$1"
   $bin bench decode --model "$R/$2" --speculative "$3" --temperature "$4" "${b[@]}" --prompt "@$R/prompt.txt" \
-    --prompt-len $plen --gen $gen --repeat $repeat --seed 1
+    --prompt-len $plen --gen $gen --repeat $repeat --seed 1 "${@:6}"
 }
 echo "== acceptance: CE-only vs self-distilled heads (K=1 and K=4)" >&2
 for t in 0 1; do
@@ -64,5 +64,11 @@ echo "== speed: 1 head vs 4 (looped extension), greedy and T=1, batch 1 and 8" >
 for t in 0 1; do
   for b in 1 8; do
     for k in 1 2 3 4; do run "sd4-K$k-T$t-B$b" sd4 $k $t $b; done
+  done
+done
+echo "== speed with the fast verify (prefill kernels; not bit-exact to plain steps)" >&2
+for t in 0 1; do
+  for b in 1 8; do
+    for k in 1 2 4; do run "sd4-K$k-T$t-B$b-fast" sd4 $k $t $b --fast-verify; done
   done
 done
