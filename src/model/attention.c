@@ -347,7 +347,7 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
   if (dk || dv) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
-      bool owned;
+      bool owned, fast = skl_attn_tile_ok(HD);
       tile_buf *tb = tile_get(s, &owned);
 #pragma omp for collapse(2) schedule(dynamic, 1)
       for (int kh = 0; kh < NKV; kh++)
@@ -356,14 +356,27 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
           float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
           memset(dka, 0, sizeof(float) * nj * HD);
           memset(dva, 0, sizeof(float) * nj * HD);
+          if (fast) {
+            skl_attn_tile_transpose(tb->Kt, k + (size_t)j0 * s->k_stride + (size_t)kh * HD,
+                                    s->k_stride, nj, HD);
+            skl_attn_tile_transpose(tb->Vt, v + (size_t)j0 * s->v_stride + (size_t)kh * HD,
+                                    s->v_stride, nj, HD);
+          }
           int ifirst = imax(0, s->k_off + j0 - s->q_off);
           for (int h = kh * grp; h < (kh + 1) * grp; h++)
             for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
               int ni = imin(TILE, Tq - i0);
               bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
               if (skip) continue;
-              scores(tb->S, q, k, NULL, s, h, kh, i0, ni, j0, nj, mask);
-              probs_and_dS(tb, dout, v, NULL, s, h, kh, lse, D, i0, ni, j0, nj);
+              scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
+              probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
+              const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+              const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+              if (fast) {
+                skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
+                skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
+                continue;
+              }
               cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
                           dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
                           dva, HD);
@@ -379,7 +392,7 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
   if (dq) {
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
     {
-      bool owned;
+      bool owned, fast = skl_attn_tile_ok(HD);
       tile_buf *tb = tile_get(s, &owned);
 #pragma omp for collapse(2) schedule(dynamic, 1)
       for (int h = 0; h < NH; h++)
@@ -392,9 +405,19 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
             int nj = imin(TILE, jend - j0);
             bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
             if (skip) continue;
-            scores(tb->S, q, k, NULL, s, h, kh, i0, ni, j0, nj, mask);
-            probs_and_dS(tb, dout, v, NULL, s, h, kh, lse, D, i0, ni, j0, nj);
+            const float *kb = k + (size_t)j0 * s->k_stride + (size_t)kh * HD;
+            if (fast) {
+              skl_attn_tile_transpose(tb->Kt, kb, s->k_stride, nj, HD);
+              skl_attn_tile_transpose(tb->Vt, v + (size_t)j0 * s->v_stride + (size_t)kh * HD,
+                                      s->v_stride, nj, HD);
+            }
+            scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
+            probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
             /* dq[ni, HD] += dS @ K */
+            if (fast) {
+              skl_attn_tile_ab(dqa, HD, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+              continue;
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
                         k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 1.0f, dqa,
                         HD);
