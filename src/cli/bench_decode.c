@@ -204,9 +204,85 @@ out:
   return code;
 }
 
+/* --verify-rows N: the main model's verify forward alone, after a prompt:
+ * one step row, N rows of one slot, and N rows of each of B slots, with
+ * the exact step kernels and (peer) the prefill kernels, alternated
+ * `repeat` times; median milliseconds. Each call is rolled back after. */
+static int bench_verify(skl_model *m, const skl_gen_request *rq, int rows, int repeat) {
+  skl_error err = {0};
+  int B = rq->group, P = rq->prompt_lens[0], code = 0;
+  bool shared = rq->shared_prefix;
+  skl_decoder *d = NULL;
+  int *slots = malloc(sizeof(int) * (size_t)B), *cnt = malloc(sizeof(int) * (size_t)B);
+  int32_t *tok = malloc(sizeof(int32_t) * (size_t)B * rows);
+  float *lg = malloc(sizeof(float) * (size_t)B * rows * m->cfg.vocab_size);
+  enum { N_KIND = 6 };
+  double *t = calloc((size_t)repeat * N_KIND, sizeof(double));
+  if (!slots || !cnt || !tok || !lg || !t) { code = skl_cli_fail("bench decode", "out of memory"); goto out; }
+  if (skl_decoder_init(&d, m, B, shared ? rows + 1 : P + rows + 1, shared ? 1 : 0, shared ? P : 0, &err)) {
+    code = skl_cli_fail("bench decode", err.msg);
+    goto out;
+  }
+  if (shared && skl_decoder_prefill_prefix(d, 0, rq->prompts[0], P, NULL, &err)) goto fail;
+  for (int b = 0; b < B; b++) {
+    slots[b] = b;
+    cnt[b] = rows;
+    if (shared ? skl_decoder_attach(d, b, 0, &err) : skl_decoder_prefill(d, b, rq->prompts[0], P, NULL, &err)) goto fail;
+  }
+  for (int i = 0; i < B * rows; i++) tok[i] = rq->prompts[0][i % P];
+  for (int r = 0; r < repeat; r++)
+    for (int k = 0; k < N_KIND; k++) {
+      int ns = k == 0 ? 1 : k == 1 ? B : k < 4 ? 1 : B;
+      double t0 = skl_time_now();
+      skl_status s = k < 2 ? skl_decoder_step(d, ns, slots, tok, lg, &err)
+                           : skl_decoder_verify(d, ns, slots, cnt, tok, k % 2 == 0, lg, NULL, &err);
+      t[(size_t)k * repeat + r] = 1e3 * (skl_time_now() - t0);
+      if (s) goto fail;
+      for (int b = 0; b < ns; b++)
+        if (skl_decoder_truncate(d, b, shared ? 0 : P, &err)) goto fail;
+    }
+  double ms[N_KIND];
+  for (int k = 0; k < N_KIND; k++) ms[k] = median(t + (size_t)k * repeat, repeat);
+  skl_benchjson j;
+  skl_benchjson_init(&j, "decode", skl_sys_threads());
+  skl_benchjson_num(&j, "seconds", ms[2] / 1e3);
+  skl_benchjson_num(&j, "step_1_ms", ms[0]);
+  skl_benchjson_num(&j, "step_batch_ms", ms[1]);
+  skl_benchjson_num(&j, "verify_ms", ms[2]);
+  skl_benchjson_num(&j, "verify_fast_ms", ms[3]);
+  skl_benchjson_num(&j, "verify_batch_ms", ms[4]);
+  skl_benchjson_num(&j, "verify_batch_fast_ms", ms[5]);
+  skl_benchjson_num(&j, "verify_vs_step", ms[0] > 0 ? ms[2] / ms[0] : 0);
+  skl_benchjson_num(&j, "ratio", ms[2] > 0 ? ms[3] / ms[2] : 0);
+  skl_benchjson_num(&j, "batch_ratio", ms[4] > 0 ? ms[5] / ms[4] : 0);
+  skl_benchjson_str(&j, "peer", "fast-verify (prefill kernels)");
+  skl_benchjson_int(&j, "rows", rows);
+  skl_benchjson_int(&j, "batch", B);
+  skl_benchjson_int(&j, "prompt_len", P);
+  skl_benchjson_bool(&j, "shared_prefix", shared);
+  skl_benchjson_int(&j, "repeat", repeat);
+  skl_benchjson_str(&j, "arch", skl_arch_name(m->cfg.arch));
+  skl_benchjson_int(&j, "params", (int64_t)m->n_params);
+  if (skl_benchjson_end(&j, &err) == SKL_OK) fputs(j.buf.data, stdout);
+  else code = skl_cli_fail("bench decode", err.msg);
+  skl_benchjson_free(&j);
+  goto out;
+fail:
+  code = skl_cli_fail("bench decode", err.msg);
+out:
+  skl_decoder_free(d);
+  free(slots);
+  free(cnt);
+  free(tok);
+  free(lg);
+  free(t);
+  return code;
+}
+
 int skl_bench_decode(int argc, char **argv) {
   const char *cfg_path = NULL, *dir = NULL, *prompt_arg = NULL;
-  int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3;
+  int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3,
+          verify_rows = 0;
   double temperature = 1.0;
   bool shared = false, peer = false, fast_verify = false;
   const skl_arg_opt opts[] = {
@@ -228,6 +304,9 @@ int skl_bench_decode(int argc, char **argv) {
       {"fast-verify", 0, SKL_ARG_FLAG, &fast_verify, NULL,
        "with --speculative: verify with the prefill kernels (sgemm, cost nearly flat in K+1) instead of the "
        "step kernels (bit-exact to plain decoding)"},
+      {"verify-rows", 0, SKL_ARG_INT, &verify_rows, "N",
+       "time the verify forward alone: 1 step row, N rows of one slot, N rows of each of -B slots, exact (step "
+       "kernels) vs fast (prefill kernels), medians over --repeat calls"},
       {"prompt", 0, SKL_ARG_STR, &prompt_arg, "TEXT|@FILE",
        "prompt text (with --model: its tokenizer), cut to its last --prompt-len tokens; default random ids"},
   };
@@ -293,6 +372,13 @@ int skl_bench_decode(int argc, char **argv) {
   rq.sample = skl_sample_defaults();
   rq.sample.temperature = (float)temperature;
   rq.seed = (uint64_t)seed;
+  if (verify_rows > 0) {
+    int code = verify_rows > 4096 ? skl_cli_fail("bench decode", "--verify-rows must be in 1..4096")
+                                  : bench_verify(&m, &rq, (int)verify_rows, (int)repeat);
+    free(prompt);
+    skl_model_free(&m);
+    return code;
+  }
   if (speculative) {
     int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, fast_verify);
     free(prompt);

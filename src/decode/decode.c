@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/step_kernels.h"
 #include "model/layers.h"
 
 /* ---- KV cache ------------------------------------------------------------ */
@@ -79,6 +80,12 @@ typedef struct {
   int region, row0, j0, n;
 } row_group;
 
+/* One attention task of a step: queries [q0, q0+nq) against kv head kh of
+ * region `region`. */
+typedef struct {
+  int region, kh, q0, nq;
+} step_task;
+
 struct skl_decoder {
   skl_model *m;
   skl_kv_cache kv;
@@ -99,11 +106,15 @@ struct skl_decoder {
   float *cs;         /* [R, HD] rope table */
   float *attn_work;  /* prefill attention tile buffers (layers.h), or NULL */
   size_t attn_work_floats;
+  /* step attention plan: */
+  skl_step_query *queries; /* [2 * R * NH] */
+  step_task *tasks;        /* [2 * R * NKV] */
+  char *row_mark;          /* [R] */
+  int phase_task[3];       /* tasks of phase 0 (parents): [0], [1]; phase 1 (own): [1], [2] */
 };
 
 #define PREFILL_CHUNK 256 /* prefill rows per forward */
-#define ATT_BLOCK 64      /* keys per online-softmax block in a step */
-#define MAX_HD 512        /* head_dim limit of the step kernel's stack buffer */
+#define MAX_HD 512        /* head_dim limit of the decoder */
 
 skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int T_max, int n_prefix, int P_max,
                             skl_error *err) {
@@ -127,7 +138,10 @@ skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int 
   d->groups = malloc(sizeof *d->groups * R);
   d->pos = malloc(sizeof *d->pos * R);
   d->n_children = calloc((size_t)(n_prefix > 0 ? n_prefix : 1), sizeof *d->n_children);
-  if (!d->mem || !d->groups || !d->pos || !d->n_children) {
+  d->queries = malloc(sizeof *d->queries * 2 * R * (size_t)c->n_heads);
+  d->tasks = malloc(sizeof *d->tasks * 2 * R * (size_t)c->n_kv_heads);
+  d->row_mark = malloc(R);
+  if (!d->mem || !d->groups || !d->pos || !d->n_children || !d->queries || !d->tasks || !d->row_mark) {
     skl_decoder_free(d);
     return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch", (double)n * 4 / 1048576.0);
   }
@@ -161,6 +175,9 @@ void skl_decoder_free(skl_decoder *d) {
   free(d->pos);
   free(d->n_children);
   free(d->attn_work);
+  free(d->queries);
+  free(d->tasks);
+  free(d->row_mark);
   free(d);
 }
 
@@ -192,35 +209,18 @@ skl_status skl_decoder_attach(skl_decoder *d, int slot, int prefix, skl_error *e
   return SKL_OK;
 }
 
-/* out[n, OC] (= or +=) inp[n, IC] @ w[OC, IC]^T + bias. For the few rows
- * of a decode step, sgemm spends its time packing the weight; this reads
- * each weight row once for all n rows instead (memory-bound GEMV). */
+/* Up to SMALL_ROWS rows, a prefill chunk's linears run on the step kernels
+ * (sgemm spends its time packing the weight for so few rows). */
 #define SMALL_ROWS 16
 
-static void small_linear(float *out, const float *inp, const float *w, const float *bias, int n, int IC, int OC,
-                         bool accumulate) {
-#pragma omp parallel for schedule(static) if ((size_t)OC * IC > (1u << 15))
-  for (int o = 0; o < OC; o++) {
-    const float *wr = w + (size_t)o * IC;
-    for (int r = 0; r < n; r++) {
-      const float *x = inp + (size_t)r * IC;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int i = 0; i < IC; i++) acc += wr[i] * x[i];
-      float *y = out + (size_t)r * OC + o;
-      *y = (accumulate ? *y : 0.0f) + acc + (bias ? bias[o] : 0.0f);
-    }
-  }
-}
-
 static void linear(float *out, const float *inp, const float *w, const float *bias, int n, int IC, int OC) {
-  if (n <= SMALL_ROWS) small_linear(out, inp, w, bias, n, IC, OC, false);
+  if (n <= SMALL_ROWS) skl_step_linear(out, inp, w, bias, n, IC, OC, false);
   else skl_linear_forward(out, inp, w, bias, n, IC, OC);
 }
 
 /* out[n, OC] += inp[n, IC] @ w^T (the residual adds) */
 static void linear_add(float *out, const float *inp, const float *w, int n, int IC, int OC) {
-  if (n <= SMALL_ROWS) small_linear(out, inp, w, NULL, n, IC, OC, true);
+  if (n <= SMALL_ROWS) skl_step_linear(out, inp, w, NULL, n, IC, OC, true);
   else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OC, IC, 1.0f, inp, IC, w, IC, 1.0f, out, OC);
 }
 
@@ -316,12 +316,15 @@ static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, c
   linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n_out, C, c->vocab_size);
 }
 
-/* ---- the step path: one new token per slot ------------------------------
- * A decode step is n <= max_batch single rows. It is memory-bound (every
- * weight read once) and short, so it runs in a handful of parallel regions
- * per layer (fused q/k/v; attention of all rows x heads at once; fused
- * gate/up/SiLU), with the row-local work (norms, RoPE) done serially: fewer
- * fork/join barriers, which also keeps it fast on a crowded machine. The
+/* ---- the step path: one new token per row --------------------------------
+ * A decode step (or an exact verify) is n rows of single tokens; several
+ * rows may belong to one region at consecutive positions. It is
+ * memory-bound, so the step kernels (step_kernels.h) read every weight, and
+ * every K/V block of a region, once for all rows, while each row's float
+ * arithmetic is the one it has alone: a row's logits do not depend on the
+ * other rows of the call nor on the thread count. A handful of parallel
+ * regions per layer (fused q/k/v, attention tasks, fused gate/up, the two
+ * residual linears); the row-local work (norms, RoPE) runs serially. The
  * math is model.c's: same formulas, float accumulation. */
 
 /* out[C] = x[C] / sqrt(mean(x^2) + eps) * w[C] (layers.c's formula) */
@@ -334,122 +337,72 @@ static void rmsnorm_row(float *o, const float *x, const float *w, int C, float e
   for (int c = 0; c < C; c++) o[c] = x[c] * r * w[c];
 }
 
-/* rotate_half RoPE of H heads of one row at position pos */
-static void rope_row(float *x, int H, int HD, int pos, const float *inv_freq, float attn_factor) {
-  int half = HD / 2;
-  for (int i = 0; i < half; i++) {
-    float a = (float)pos * inv_freq[i], c = cosf(a) * attn_factor, s = sinf(a) * attn_factor;
-    for (int h = 0; h < H; h++) {
-      float *u = x + (size_t)h * HD;
-      float x1 = u[i], x2 = u[i + half];
-      u[i] = x1 * c - x2 * s;
-      u[i + half] = x2 * c + x1 * s;
+/* The attention plan of a step: tasks of (region, kv head) with their
+ * queries, in two phases: rows reading one parent prefix (the prefix K/V
+ * read once for all of them), then rows of one region (a verify block:
+ * its K/V read once for the block). A row's state carries from its parent
+ * range to its own range, so its order is the one it has alone. */
+static void plan_attention(skl_decoder *d, int n) {
+  const skl_model_config *c = &d->m->cfg;
+  const skl_kv_cache *kv = &d->kv;
+  int NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, grp = NH / NKV;
+  size_t QD = (size_t)NH * HD;
+  int nq = 0, nt = 0;
+  for (int ph = 0; ph < 2; ph++) {
+    d->phase_task[ph] = nt;
+    for (int r = 0; r < n; r++) d->row_mark[r] = 0;
+    for (int r = 0; r < n; r++) {
+      const row_group *g = &d->groups[r];
+      int key = ph == 0 ? kv->parent[g->region] : g->region;
+      if (key < 0 || d->row_mark[r]) continue;
+      for (int kh = 0; kh < NKV; kh++) {
+        step_task t = {key, kh, nq, 0};
+        for (int r2 = r; r2 < n; r2++) {
+          const row_group *g2 = &d->groups[r2];
+          if ((ph == 0 ? kv->parent[g2->region] : g2->region) != key) continue;
+          d->row_mark[r2] = 1;
+          for (int h = kh * grp; h < (kh + 1) * grp; h++) {
+            skl_step_query *q = &d->queries[nq++];
+            size_t sh = (size_t)r2 * NH + h;
+            q->q = d->q + (size_t)r2 * QD + (size_t)h * HD;
+            q->acc = d->att + (size_t)r2 * QD + (size_t)h * HD;
+            q->m = d->lse + sh;
+            q->l = d->lse2 + sh;
+            q->tk = ph == 0 ? kv->len[key] : g2->j0 + 1;
+          }
+        }
+        t.nq = nq - t.q0;
+        d->tasks[nt++] = t;
+      }
     }
   }
-}
-
-/* Online-softmax attention of one query head over keys k/v[0, Tk) (row
- * stride KD, head kh): updates running max m, sum l and acc[HD]. */
-static void attend_range(float *acc, float *m, float *l, const float *q, const float *k, const float *v, int Tk,
-                         size_t KD, int kh, int HD, float scale) {
-  float sc[ATT_BLOCK];
-  for (int j0 = 0; j0 < Tk; j0 += ATT_BLOCK) {
-    int nj = Tk - j0 < ATT_BLOCK ? Tk - j0 : ATT_BLOCK;
-    float mx = -INFINITY;
-    for (int jj = 0; jj < nj; jj++) {
-      const float *kr = k + (size_t)(j0 + jj) * KD + (size_t)kh * HD;
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (int e = 0; e < HD; e++) dot += q[e] * kr[e];
-      sc[jj] = dot * scale;
-      mx = sc[jj] > mx ? sc[jj] : mx;
-    }
-    float mnew = *m > mx ? *m : mx;
-    float corr = *m == -INFINITY ? 0.0f : expf(*m - mnew);
-    *l *= corr;
-#pragma omp simd
-    for (int e = 0; e < HD; e++) acc[e] *= corr;
-    for (int jj = 0; jj < nj; jj++) {
-      float pj = expf(sc[jj] - mnew);
-      *l += pj;
-      const float *vr = v + (size_t)(j0 + jj) * KD + (size_t)kh * HD;
-#pragma omp simd
-      for (int e = 0; e < HD; e++) acc[e] += pj * vr[e];
-    }
-    *m = mnew;
-  }
+  d->phase_task[2] = nt;
 }
 
 static void step_attention(skl_decoder *d, int n, int l) {
   const skl_model_config *c = &d->m->cfg;
   const skl_kv_cache *kv = &d->kv;
-  int NH = c->n_heads, HD = c->head_dim, grp = c->n_heads / c->n_kv_heads;
+  int NH = c->n_heads, HD = c->head_dim;
   size_t QD = (size_t)NH * HD, KD = (size_t)c->n_kv_heads * HD;
   float scale = 1.0f / sqrtf((float)HD);
-#pragma omp parallel for schedule(dynamic, 1)
-  for (int t = 0; t < n * NH; t++) {
-    int r = t / NH, h = t % NH, kh = h / grp;
-    const row_group *g = &d->groups[r];
-    int par = kv->parent[g->region];
-    const float *q = d->q + (size_t)r * QD + (size_t)h * HD;
-    float acc[MAX_HD], m = -INFINITY, sum = 0.0f;
-    memset(acc, 0, sizeof(float) * (size_t)HD);
-    if (par >= 0)
-      attend_range(acc, &m, &sum, q, skl_kv_cache_k(kv, par, l), skl_kv_cache_v(kv, par, l), kv->len[par], KD, kh,
-                   HD, scale);
-    attend_range(acc, &m, &sum, q, skl_kv_cache_k(kv, g->region, l), skl_kv_cache_v(kv, g->region, l), g->j0 + 1, KD,
-                 kh, HD, scale);
-    float *o = d->att + (size_t)r * QD + (size_t)h * HD, inv = 1.0f / sum; /* sum >= 1: own key is always seen */
-    for (int e = 0; e < HD; e++) o[e] = acc[e] * inv;
+  memset(d->att, 0, sizeof(float) * (size_t)n * QD);
+  for (int i = 0; i < n * NH; i++) {
+    d->lse[i] = -INFINITY;
+    d->lse2[i] = 0.0f;
   }
-}
-
-/* q/k/v rows at once: out columns [0, QD) -> q, [QD, QD+KD) -> k, then v. */
-static void step_qkv(skl_decoder *d, int n, int l) {
-  const skl_model_config *c = &d->m->cfg;
-  const skl_params *p = &d->m->p;
-  int C = c->hidden_size, QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
-  const float *wq = p->wq + (size_t)l * QD * C, *wk = p->wk + (size_t)l * KD * C, *wv = p->wv + (size_t)l * KD * C;
-  const float *bq = p->bq ? p->bq + (size_t)l * QD : NULL, *bk = p->bk ? p->bk + (size_t)l * KD : NULL,
-              *bv = p->bv ? p->bv + (size_t)l * KD : NULL;
-#pragma omp parallel for schedule(static)
-  for (int o = 0; o < QD + 2 * KD; o++) {
-    const float *w, *b;
-    float *out;
-    int col, width;
-    if (o < QD) { w = wq; b = bq; out = d->q; col = o; width = QD; }
-    else if (o < QD + KD) { w = wk; b = bk; out = d->k; col = o - QD; width = KD; }
-    else { w = wv; b = bv; out = d->v; col = o - QD - KD; width = KD; }
-    const float *wr = w + (size_t)col * C;
-    for (int r = 0; r < n; r++) {
-      const float *x = d->ln + (size_t)r * C;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int i = 0; i < C; i++) acc += wr[i] * x[i];
-      out[(size_t)r * width + col] = acc + (b ? b[col] : 0.0f);
+  for (int ph = 0; ph < 2; ph++) {
+    int t0 = d->phase_task[ph], t1 = d->phase_task[ph + 1];
+#pragma omp parallel for schedule(dynamic, 1) if (t1 - t0 > 1)
+    for (int t = t0; t < t1; t++) {
+      const step_task *tk = &d->tasks[t];
+      size_t off = (size_t)tk->kh * HD;
+      skl_step_attend(skl_kv_cache_k(kv, tk->region, l) + off, skl_kv_cache_v(kv, tk->region, l) + off, KD, HD,
+                      scale, d->queries + tk->q0, tk->nq);
     }
   }
-}
-
-/* gate[n, FF] = silu(ln @ w_gate^T) * (ln @ w_up^T) in one pass */
-static void step_gate_up(skl_decoder *d, int n, int l) {
-  const skl_model_config *c = &d->m->cfg;
-  const skl_params *p = &d->m->p;
-  int C = c->hidden_size, FF = c->intermediate_size;
-  const float *wg = p->w_gate + (size_t)l * FF * C, *wu = p->w_up + (size_t)l * FF * C;
-#pragma omp parallel for schedule(static)
-  for (int o = 0; o < FF; o++) {
-    const float *gr = wg + (size_t)o * C, *ur = wu + (size_t)o * C;
-    for (int r = 0; r < n; r++) {
-      const float *x = d->ln + (size_t)r * C;
-      float g = 0.0f, u = 0.0f;
-#pragma omp simd reduction(+ : g, u)
-      for (int i = 0; i < C; i++) {
-        g += gr[i] * x[i];
-        u += ur[i] * x[i];
-      }
-      d->gate[(size_t)r * FF + o] = g / (1.0f + expf(-g)) * u;
-    }
+  for (int i = 0; i < n * NH; i++) { /* l >= 1: a row always sees its own key */
+    float *o = d->att + (size_t)i * HD, inv = 1.0f / d->lse2[i];
+    for (int e = 0; e < HD; e++) o[e] *= inv;
   }
 }
 
@@ -471,34 +424,47 @@ static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logit
     d->pos[r] = (par >= 0 ? kv->len[par] : 0) + g->j0;
     memcpy(d->x + (size_t)r * C, p->embed + (size_t)tokens[r] * C, sizeof(float) * C);
   }
+  skl_rope_table(d->cs, d->pos, n, m->inv_freq, m->rope_attn_factor, HD);
+  plan_attention(d, n);
   for (int l = 0; l < c->n_layers; l++) {
     for (int r = 0; r < n; r++)
       rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->attn_norm + (size_t)l * C, C, c->rms_eps);
-    step_qkv(d, n, l);
-    for (int r = 0; r < n; r++) {
-      float *q = d->q + (size_t)r * QD, *k = d->k + (size_t)r * KD;
-      if (c->qk_norm) {
+    skl_step_seg qkv[3] = {
+        {p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, d->q, (size_t)QD, QD},
+        {p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, d->k, (size_t)KD, KD},
+        {p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, d->v, (size_t)KD, KD}};
+    skl_step_linear_segs(d->ln, (size_t)C, n, C, qkv, 3, false);
+    if (c->qk_norm)
+      for (int r = 0; r < n; r++) {
+        float *q = d->q + (size_t)r * QD, *k = d->k + (size_t)r * KD;
         for (int h = 0; h < NH; h++) rmsnorm_row(q + (size_t)h * HD, q + (size_t)h * HD, p->q_norm + (size_t)l * HD, HD, c->rms_eps);
         for (int h = 0; h < NKV; h++) rmsnorm_row(k + (size_t)h * HD, k + (size_t)h * HD, p->k_norm + (size_t)l * HD, HD, c->rms_eps);
       }
-      rope_row(q, NH, HD, d->pos[r], m->inv_freq, m->rope_attn_factor);
-      rope_row(k, NKV, HD, d->pos[r], m->inv_freq, m->rope_attn_factor);
+    skl_rope_forward(d->q, d->cs, n, NH, HD, (size_t)QD);
+    skl_rope_forward(d->k, d->cs, n, NKV, HD, (size_t)KD);
+    for (int r = 0; r < n; r++) {
       const row_group *g = &d->groups[r];
-      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, k, sizeof(float) * KD);
+      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)r * KD, sizeof(float) * KD);
       memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)r * KD, sizeof(float) * KD);
     }
     step_attention(d, n, l);
-    small_linear(d->x, d->att, p->wo + (size_t)l * C * QD, NULL, n, QD, C, true);
+    skl_step_linear(d->x, d->att, p->wo + (size_t)l * C * QD, NULL, n, QD, C, true);
     for (int r = 0; r < n; r++)
       rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->mlp_norm + (size_t)l * C, C, c->rms_eps);
-    step_gate_up(d, n, l);
-    small_linear(d->x, d->gate, p->w_down + (size_t)l * C * FF, NULL, n, FF, C, true);
+    skl_step_seg gu[2] = {{p->w_gate + (size_t)l * FF * C, NULL, d->gate, (size_t)FF, FF},
+                          {p->w_up + (size_t)l * FF * C, NULL, d->up, (size_t)FF, FF}};
+    skl_step_linear_segs(d->ln, (size_t)C, n, C, gu, 2, false);
+    for (size_t i = 0; i < (size_t)n * FF; i++) {
+      float g = d->gate[i];
+      d->gate[i] = g / (1.0f + expf(-g)) * d->up[i];
+    }
+    skl_step_linear(d->x, d->gate, p->w_down + (size_t)l * C * FF, NULL, n, FF, C, true);
   }
   for (int r = 0; r < n; r++) kv->len[d->groups[r].region] = d->groups[r].j0 + 1;
   if (hidden) memcpy(hidden, d->x, sizeof(float) * (size_t)n * C);
   if (!logits) return;
   for (int r = 0; r < n; r++) rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->final_norm, C, c->rms_eps);
-  small_linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n, C, c->vocab_size, false);
+  skl_step_linear(logits, d->ln, p->lm_head ? p->lm_head : p->embed, NULL, n, C, c->vocab_size, false);
 }
 
 static skl_status check_tokens(const skl_decoder *d, const int32_t *t, int n, const char *what, int idx,

@@ -1,0 +1,325 @@
+/* skl step kernels: row-count invariant multi-row linears and attention of
+ * decode steps (AVX-512F intrinsics, or portable 8-lane GCC vectors). Not
+ * the prefill kernels (sgemm, model/) and not the step's orchestration
+ * (decode.c). See step_kernels.h for the invariance argument. */
+#include "decode/step_kernels.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define STEP_AVX512 1
+#else
+#define STEP_AVX512 0
+#endif
+
+#define OUT_BLOCK 16 /* output columns per parallel work item */
+
+const char *skl_step_isa(void) { return STEP_AVX512 ? "avx512" : "vec8"; }
+
+#if STEP_AVX512
+/* ---- AVX-512F -------------------------------------------------------------- */
+
+/* The reduction tree of every dot product: 16 lane vectors in, lane p of
+ * the result = sum of v[p]'s lanes paired (i, i+8), (i, i+4), (i, i+2),
+ * (i, i+1), whatever the other vectors hold. The output lanes come out
+ * transposed: v[p] lands in lane 4 * (p % 4) + p / 4. */
+static inline __attribute__((always_inline)) __m512 tree16(const __m512 *v) {
+  __m512 t[8], u[4], w[2];
+  for (int a = 0; a < 8; a++)
+    t[a] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * a], v[2 * a + 1], 0x44),
+                         _mm512_shuffle_f32x4(v[2 * a], v[2 * a + 1], 0xEE));
+  for (int b = 0; b < 4; b++)
+    u[b] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * b], t[2 * b + 1], 0x88),
+                         _mm512_shuffle_f32x4(t[2 * b], t[2 * b + 1], 0xDD));
+  for (int c = 0; c < 2; c++)
+    w[c] = _mm512_add_ps(_mm512_shuffle_ps(u[2 * c], u[2 * c + 1], 0x44), _mm512_shuffle_ps(u[2 * c], u[2 * c + 1], 0xEE));
+  return _mm512_add_ps(_mm512_shuffle_ps(w[0], w[1], 0x88), _mm512_shuffle_ps(w[0], w[1], 0xDD));
+}
+
+#define LANE_OF(p) (4 * ((p) % 4) + (p) / 4)
+
+/* res[r * NO + o] = x[r] . w[o] for an NR x NO register tile (NR*NO <= 16). */
+static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
+                                                       const float *w, int IC, float *res) {
+  __m512 acc[4][8];
+  for (int r = 0; r < NR; r++)
+    for (int o = 0; o < NO; o++) acc[r][o] = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= IC; i += 16) {
+    __m512 xv[4];
+    for (int r = 0; r < NR; r++) xv[r] = _mm512_loadu_ps(x + (size_t)r * xs + i);
+    for (int o = 0; o < NO; o++) {
+      __m512 wv = _mm512_loadu_ps(w + (size_t)o * IC + i);
+      for (int r = 0; r < NR; r++) acc[r][o] = _mm512_fmadd_ps(wv, xv[r], acc[r][o]);
+    }
+  }
+  if (i < IC) { /* masked tail: zero lanes add exact zeros */
+    __mmask16 mk = (__mmask16)((1u << (IC - i)) - 1u);
+    __m512 xv[4];
+    for (int r = 0; r < NR; r++) xv[r] = _mm512_maskz_loadu_ps(mk, x + (size_t)r * xs + i);
+    for (int o = 0; o < NO; o++) {
+      __m512 wv = _mm512_maskz_loadu_ps(mk, w + (size_t)o * IC + i);
+      for (int r = 0; r < NR; r++) acc[r][o] = _mm512_fmadd_ps(wv, xv[r], acc[r][o]);
+    }
+  }
+  __m512 v[16];
+  for (int p = 0; p < 16; p++) v[p] = p < NR * NO ? acc[p / NO][p % NO] : _mm512_setzero_ps();
+  float s[16];
+  _mm512_storeu_ps(s, tree16(v));
+  for (int p = 0; p < NR * NO; p++) res[p] = s[LANE_OF(p)];
+}
+
+/* exp(x) lane-wise: Cephes' range reduction + degree-6 polynomial (the
+ * formula of model_internal.h's skl_expf, FMAs written out). */
+static inline __m512 vexp(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* One query over keys [j0, j1) (j1 - j0 <= SKL_STEP_ATT_BLOCK); HD a
+ * compile-time constant where the caller specialises it. The P @ V sum of
+ * a block runs in 4 partial sums (keys j % 4) per 16 lanes, added by one
+ * fixed tree: 4 independent FMA chains, same arithmetic for every call. */
+static inline __attribute__((always_inline)) void attend_block(const int HD, const float *k, const float *v,
+                                                               size_t stride, float scale, skl_step_query *q, int j0,
+                                                               int j1) {
+  int nk = j1 - j0, tail = HD & 15, hd16 = HD - tail;
+  __mmask16 mt = (__mmask16)((1u << tail) - 1u);
+  __m512 s[SKL_STEP_ATT_BLOCK / 16];
+  __mmask16 valid[SKL_STEP_ATT_BLOCK / 16];
+  __m512 mxv = _mm512_set1_ps(-INFINITY);
+  int ng = (nk + 15) / 16;
+  for (int g = 0; g < ng; g++) {
+    int cnt = nk - 16 * g < 16 ? nk - 16 * g : 16;
+    __m512 pv[16];
+    for (int j = 0; j < 16; j++) {
+      __m512 a = _mm512_setzero_ps();
+      if (j < cnt) {
+        const float *kr = k + (size_t)(j0 + 16 * g + j) * stride;
+        int e = 0;
+        for (; e < hd16; e += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(q->q + e), _mm512_loadu_ps(kr + e), a);
+        if (tail) a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mt, q->q + e), _mm512_maskz_loadu_ps(mt, kr + e), a);
+      }
+      pv[j] = a;
+    }
+    static const int perm[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+    __m512 sg = _mm512_permutexvar_ps(_mm512_loadu_si512(perm), tree16(pv));
+    s[g] = _mm512_mul_ps(sg, _mm512_set1_ps(scale));
+    valid[g] = (__mmask16)(cnt == 16 ? 0xFFFFu : (1u << cnt) - 1u);
+    mxv = _mm512_mask_max_ps(mxv, valid[g], mxv, s[g]);
+  }
+  float mx = _mm512_reduce_max_ps(mxv), m = *q->m, mnew = m > mx ? m : mx;
+  float corr = m == -INFINITY ? 0.0f : _mm_cvtss_f32(_mm512_castps512_ps128(vexp(_mm512_set1_ps(m - mnew))));
+  float l = *q->l * corr;
+  float p[SKL_STEP_ATT_BLOCK + 3];
+  for (int g = 0; g < ng; g++) {
+    __m512 pg = _mm512_maskz_mov_ps(valid[g], vexp(_mm512_sub_ps(s[g], _mm512_set1_ps(mnew))));
+    l += _mm512_reduce_add_ps(pg);
+    _mm512_storeu_ps(p + 16 * g, pg);
+  }
+  *q->l = l;
+  *q->m = mnew;
+  __m512 cv = _mm512_set1_ps(corr);
+  int nk4 = nk & ~3;
+  for (int e = 0; e < HD; e += 16) {
+    __mmask16 mk = e < hd16 ? (__mmask16)0xFFFFu : mt;
+    const float *vr = v + (size_t)j0 * stride + e;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int j = 0;
+    for (; j < nk4; j += 4) {
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
+      a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
+      a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 3]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 3) * stride), a3);
+    }
+    if (j < nk) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
+    if (j + 1 < nk) a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
+    if (j + 2 < nk) a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
+    __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    _mm512_mask_storeu_ps(q->acc + e, mk, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, q->acc + e), cv, sum));
+  }
+}
+
+/* All queries, block-major: a block of K/V is read once (then from L1) for
+ * every query. */
+static inline __attribute__((always_inline)) void attend_all(const int HD, const float *k, const float *v,
+                                                             size_t stride, float scale, skl_step_query *qs, int nq,
+                                                             int tmax) {
+  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK)
+    for (int i = 0; i < nq; i++) {
+      if (qs[i].tk <= j0) continue;
+      int j1 = qs[i].tk < j0 + SKL_STEP_ATT_BLOCK ? qs[i].tk : j0 + SKL_STEP_ATT_BLOCK;
+      attend_block(HD, k, v, stride, scale, &qs[i], j0, j1);
+    }
+}
+
+static void attend_dispatch(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
+                            int nq, int tmax) {
+  switch (HD) { /* the common head sizes with the loops unrolled */
+    case 32: attend_all(32, k, v, stride, scale, qs, nq, tmax); break;
+    case 64: attend_all(64, k, v, stride, scale, qs, nq, tmax); break;
+    case 128: attend_all(128, k, v, stride, scale, qs, nq, tmax); break;
+    default: attend_all(HD, k, v, stride, scale, qs, nq, tmax); break;
+  }
+}
+
+#else
+/* ---- portable: 8-lane GCC vectors ----------------------------------------- */
+
+typedef float v8 __attribute__((vector_size(32)));
+
+static inline v8 load8(const float *p, int n) { /* n < 8: zero-padded */
+  v8 r = {0, 0, 0, 0, 0, 0, 0, 0};
+  memcpy(&r, p, sizeof(float) * (size_t)n);
+  return r;
+}
+
+static inline float hsum8(v8 a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
+
+static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
+                                                       const float *w, int IC, float *res) {
+  v8 acc[4][8];
+  for (int r = 0; r < NR; r++)
+    for (int o = 0; o < NO; o++) acc[r][o] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < IC; i += 8) {
+    int c = IC - i < 8 ? IC - i : 8;
+    v8 xv[4];
+    for (int r = 0; r < NR; r++) {
+      if (c == 8) memcpy(&xv[r], x + (size_t)r * xs + i, sizeof(v8));
+      else xv[r] = load8(x + (size_t)r * xs + i, c);
+    }
+    for (int o = 0; o < NO; o++) {
+      v8 wv;
+      if (c == 8) memcpy(&wv, w + (size_t)o * IC + i, sizeof(v8));
+      else wv = load8(w + (size_t)o * IC + i, c);
+      for (int r = 0; r < NR; r++) acc[r][o] += wv * xv[r];
+    }
+  }
+  for (int r = 0; r < NR; r++)
+    for (int o = 0; o < NO; o++) res[r * NO + o] = hsum8(acc[r][o]);
+}
+
+static void attend_block(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *q,
+                         int j0, int j1) {
+  int nk = j1 - j0;
+  float s[SKL_STEP_ATT_BLOCK], mx = -INFINITY;
+  for (int j = 0; j < nk; j++) {
+    const float *kr = k + (size_t)(j0 + j) * stride;
+    v8 a = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int e = 0; e < HD; e += 8) {
+      int c = HD - e < 8 ? HD - e : 8;
+      a += load8(q->q + e, c) * load8(kr + e, c);
+    }
+    s[j] = hsum8(a) * scale;
+    mx = s[j] > mx ? s[j] : mx;
+  }
+  float m = *q->m, mnew = m > mx ? m : mx;
+  float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
+  float l = *q->l * corr;
+  for (int j = 0; j < nk; j++) {
+    s[j] = expf(s[j] - mnew);
+    l += s[j];
+  }
+  *q->l = l;
+  *q->m = mnew;
+  for (int e = 0; e < HD; e++) {
+    float a = q->acc[e] * corr;
+    for (int j = 0; j < nk; j++) a += s[j] * v[(size_t)(j0 + j) * stride + e];
+    q->acc[e] = a;
+  }
+}
+
+static void attend_dispatch(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
+                            int nq, int tmax) {
+  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK)
+    for (int i = 0; i < nq; i++) {
+      if (qs[i].tk <= j0) continue;
+      int j1 = qs[i].tk < j0 + SKL_STEP_ATT_BLOCK ? qs[i].tk : j0 + SKL_STEP_ATT_BLOCK;
+      attend_block(k, v, stride, HD, scale, &qs[i], j0, j1);
+    }
+}
+#endif
+
+/* ---- drivers (shared) ------------------------------------------------------- */
+
+/* Rows x outputs [o0, o0 + no) of one weight matrix, tile by tile. */
+static void linear_block(const float *x, size_t xs, int n, int IC, const skl_step_seg *g, int o0, int no,
+                         bool accumulate) {
+  float res[16];
+  for (int r0 = 0; r0 < n;) {
+    int nr = n - r0 < 4 ? n - r0 : 4, to = nr <= 2 ? 8 : 4;
+    const float *xr = x + (size_t)r0 * xs;
+    for (int o = 0; o < no;) {
+      int cnt = no - o >= to ? to : 1; /* ragged column ends: one at a time */
+      const float *w = g->w + (size_t)(o0 + o) * IC;
+      switch (nr * 16 + cnt) {
+        case 4 * 16 + 4: tile(4, 4, xr, xs, w, IC, res); break;
+        case 3 * 16 + 4: tile(3, 4, xr, xs, w, IC, res); break;
+        case 2 * 16 + 8: tile(2, 8, xr, xs, w, IC, res); break;
+        case 1 * 16 + 8: tile(1, 8, xr, xs, w, IC, res); break;
+        case 4 * 16 + 1: tile(4, 1, xr, xs, w, IC, res); break;
+        case 3 * 16 + 1: tile(3, 1, xr, xs, w, IC, res); break;
+        case 2 * 16 + 1: tile(2, 1, xr, xs, w, IC, res); break;
+        default: tile(1, 1, xr, xs, w, IC, res); break;
+      }
+      for (int r = 0; r < nr; r++)
+        for (int c = 0; c < cnt; c++) {
+          int oc = o0 + o + c;
+          float val = res[r * cnt + c];
+          if (g->bias) val += g->bias[oc];
+          float *y = g->out + (size_t)(r0 + r) * g->out_stride + oc;
+          *y = accumulate ? *y + val : val;
+        }
+      o += cnt;
+    }
+    r0 += nr;
+  }
+}
+
+void skl_step_linear_segs(const float *x, size_t xs, int n, int IC, const skl_step_seg *seg, int nseg,
+                          bool accumulate) {
+  enum { MAX_SEG = 8 };
+  int start[MAX_SEG + 1] = {0};
+  size_t work = 0;
+  nseg = nseg < MAX_SEG ? nseg : MAX_SEG;
+  for (int s = 0; s < nseg; s++) {
+    start[s + 1] = start[s] + (seg[s].OC + OUT_BLOCK - 1) / OUT_BLOCK;
+    work += (size_t)seg[s].OC * (size_t)IC * (size_t)n;
+  }
+  int total = start[nseg];
+#pragma omp parallel for schedule(static) if (work >= (1u << 15))
+  for (int b = 0; b < total; b++) {
+    int s = 0;
+    while (b >= start[s + 1]) s++;
+    int o0 = (b - start[s]) * OUT_BLOCK, no = seg[s].OC - o0 < OUT_BLOCK ? seg[s].OC - o0 : OUT_BLOCK;
+    linear_block(x, xs, n, IC, &seg[s], o0, no, accumulate);
+  }
+}
+
+void skl_step_linear(float *out, const float *x, const float *w, const float *bias, int n, int IC, int OC,
+                     bool accumulate) {
+  skl_step_seg s = {w, bias, out, (size_t)OC, OC};
+  skl_step_linear_segs(x, (size_t)IC, n, IC, &s, 1, accumulate);
+}
+
+void skl_step_attend(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
+                     int nq) {
+  int tmax = 0;
+  for (int i = 0; i < nq; i++) tmax = qs[i].tk > tmax ? qs[i].tk : tmax;
+  attend_dispatch(k, v, stride, HD, scale, qs, nq, tmax);
+}
