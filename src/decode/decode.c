@@ -550,8 +550,10 @@ skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32
     row_group g = {s, i, kv->len[s], 1};
     d->groups[i] = g;
   }
-  if (n <= SMALL_ROWS) step_rows(d, n, tokens, logits, NULL);
-  else forward_rows(d, n, tokens, n, NULL, logits ? n : 0, logits, NULL);
+  /* always the step kernels (also for many rows: they beat sgemm there too,
+   * bench decode --verify-rows 1 -B 64), so a row's logits never depend on
+   * how many sequences are decoded with it */
+  step_rows(d, n, tokens, logits, NULL);
   return SKL_OK;
 }
 

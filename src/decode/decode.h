@@ -87,8 +87,10 @@ skl_status skl_decoder_prefill(skl_decoder *d, int slot, const int32_t *tokens, 
 skl_status skl_decoder_prefill_prefix(skl_decoder *d, int prefix, const int32_t *tokens, int n,
                                       float *logits_last, skl_error *err);
 
-/* One token for each of n distinct slots (batched matmuls): appends
- * tokens[i] to slots[i] and writes logits[n, V].
+/* One token for each of n distinct slots (the step kernels: weights and
+ * shared K/V read once for all rows): appends tokens[i] to slots[i] and
+ * writes logits[n, V]. Row i's logits are bit for bit those of the same
+ * step of that slot alone, whatever the other rows and the thread count.
  * @return SKL_OK or SKL_ERR_RANGE (slot, token id, capacity) */
 skl_status skl_decoder_step(skl_decoder *d, int n, const int *slots, const int32_t *tokens, float *logits,
                             skl_error *err);
@@ -107,10 +109,11 @@ skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, i
  * exact: the step kernels, whose arithmetic per row is independent of the
  * other rows, so each row's logits equal bit for bit those skl_decoder_step
  * gives for the same token at the same position (greedy speculative output
- * == plain greedy output, guaranteed). Their cost grows with the rows.
- * !exact: the prefill kernels (sgemm, tiled attention), nearly flat in the
- * rows; same math, other float order (greedy may differ from plain where
- * two logits tie to rounding).
+ * == plain greedy output, guaranteed); they read the weights and each
+ * slot's K/V once for all its rows.
+ * !exact: the prefill kernels (sgemm, tiled attention); same math, other
+ * float order (greedy may differ from plain where two logits tie to
+ * rounding), and no faster (bench decode --verify-rows).
  * @return SKL_OK or SKL_ERR_RANGE (slot, count, token id, capacity) */
 skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int *counts, const int32_t *tokens,
                               bool exact, float *logits, float *hidden, skl_error *err);
@@ -153,8 +156,10 @@ typedef struct {
 
 /* Generate for every (prompt, sample) pair, decoding all of them as one
  * batch (n_prompts * group <= max_batch of the decoder; with shared_prefix,
- * n_prompts <= n_prefix). Results do not depend on the batch composition or
- * thread count beyond float summation order.
+ * n_prompts <= n_prefix). A sample's logits (so its greedy tokens) do
+ * not depend on which or how many other samples are decoded with it, nor
+ * on the thread count: the step kernels give each row the logits it has
+ * alone (shared_prefix itself changes the float order of attention).
  * @return SKL_OK or the first error (out is then empty) */
 skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err);
 void skl_gen_output_free(skl_gen_output *o); /* NULL ok */

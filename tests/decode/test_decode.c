@@ -175,7 +175,7 @@ static void test_extend_truncate(skl_arch arch) {
   skl_model_free(&m);
 }
 
-/* More rows than the step kernel's limit (16): steps take the GEMM path. */
+/* A step of 18 rows (beyond the prefill chunk's 16-row step-kernel limit) vs the full forward. */
 static void test_wide_step(void) {
   skl_model m;
   if (!make_model(&m, SKL_ARCH_QWEN2, 31)) { CHECK(0); return; }
