@@ -50,8 +50,13 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
   int i = 0;
   for (; i + 16 <= IC; i += 16) {
     __m512 xv[4];
-    for (int r = 0; r < NR; r++) xv[r] = _mm512_loadu_ps(x + (size_t)r * xs + i);
+    for (int r = 0; r < NR; r++) {
+      xv[r] = _mm512_loadu_ps(x + (size_t)r * xs + i);
+      __asm__("" : "+v"(xv[r])); /* keep x in registers: one load per row, not one per FMA */
+    }
     for (int o = 0; o < NO; o++) {
+      /* the next tile's weights (the same 64 bytes of the row NO below) */
+      _mm_prefetch((const char *)(w + (size_t)(o + NO) * IC + i), _MM_HINT_T0);
       __m512 wv = _mm512_loadu_ps(w + (size_t)o * IC + i);
       for (int r = 0; r < NR; r++) acc[r][o] = _mm512_fmadd_ps(wv, xv[r], acc[r][o]);
     }
