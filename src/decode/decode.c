@@ -224,24 +224,13 @@ static void linear_add(float *out, const float *inp, const float *w, int n, int 
   else cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, OC, IC, 1.0f, inp, IC, w, IC, 1.0f, out, OC);
 }
 
-static skl_attn_shape shape_of(const skl_model_config *c) {
-  skl_attn_shape s = {0};
-  s.NH = c->n_heads;
-  s.NKV = c->n_kv_heads;
-  s.HD = c->head_dim;
-  s.scale = 1.0f / sqrtf((float)c->head_dim);
-  s.q_stride = s.o_stride = (size_t)c->n_heads * c->head_dim;
-  s.k_stride = s.v_stride = (size_t)c->n_kv_heads * c->head_dim;
-  return s;
-}
-
 /* Attention of one group's queries against its region (and parent). */
 static void group_attention(skl_decoder *d, const row_group *g, int l) {
   const skl_kv_cache *kv = &d->kv;
   const skl_model_config *c = &d->m->cfg;
   size_t QD = (size_t)c->n_heads * c->head_dim;
   int par = kv->parent[g->region], P = par >= 0 ? kv->len[par] : 0;
-  skl_attn_shape s = shape_of(c);
+  skl_attn_shape s = skl_attn_shape_of(c);
   s.work = d->attn_work;
   s.work_floats = d->attn_work_floats;
   s.Tq = g->n;

@@ -28,6 +28,17 @@ typedef struct {
   float Vt[128 * TILE];   /* backward: V tile transposed */
 } tile_buf;
 
+skl_attn_shape skl_attn_shape_of(const skl_model_config *c) {
+  skl_attn_shape s = {0};
+  s.NH = c->n_heads;
+  s.NKV = c->n_kv_heads;
+  s.HD = c->head_dim;
+  s.scale = 1.0f / sqrtf((float)c->head_dim);
+  s.q_stride = s.o_stride = (size_t)c->n_heads * c->head_dim;
+  s.k_stride = s.v_stride = (size_t)c->n_kv_heads * c->head_dim;
+  return s;
+}
+
 size_t skl_attn_work_floats(int threads) {
   return (size_t)(threads > 0 ? threads : 1) * (sizeof(tile_buf) / sizeof(float));
 }

@@ -79,15 +79,9 @@ typedef struct {
 #define SLOT(a, field, l, width) ((a)->field + (size_t)((a)->recompute ? 0 : (l)) * (a)->N * (width))
 
 static skl_attn_shape attn_base(const skl_model_config *c, const skl_acts *a) {
-  skl_attn_shape s = {0};
+  skl_attn_shape s = skl_attn_shape_of(c);
   s.work = a->attn_work;
   s.work_floats = a->attn_work_floats;
-  s.NH = c->n_heads;
-  s.NKV = c->n_kv_heads;
-  s.HD = c->head_dim;
-  s.scale = 1.0f / sqrtf((float)c->head_dim);
-  s.q_stride = s.o_stride = (size_t)c->n_heads * c->head_dim;
-  s.k_stride = s.v_stride = (size_t)c->n_kv_heads * c->head_dim;
   return s;
 }
 

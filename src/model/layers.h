@@ -114,6 +114,12 @@ typedef struct {
   size_t work_floats;
 } skl_attn_shape;
 
+/* A config's attention shape: heads, kv heads, head dim, scale 1/sqrt(HD)
+ * and the row strides of separate [rows, NH*HD] q/out and [rows, NKV*HD]
+ * k/v buffers. Everything else is zero: the caller sets Tq, Tk, the
+ * offsets, documents and work. */
+skl_attn_shape skl_attn_shape_of(const skl_model_config *c);
+
 /* Floats of tile buffers for up to `threads` OpenMP threads. */
 size_t skl_attn_work_floats(int threads);
 

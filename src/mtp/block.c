@@ -1,21 +1,13 @@
 /* skl mtp block: the one decoder layer inside each MTP head, forward and
  * backward (same math as the main model's layers). Not the heads' glue. */
 #include <cblas.h>
-#include <math.h>
 #include <string.h>
 
 #include "mtp/mtp_internal.h"
 
 skl_attn_shape mtp_attn_shape(const skl_model_config *c, int T) {
-  skl_attn_shape s;
-  memset(&s, 0, sizeof s);
+  skl_attn_shape s = skl_attn_shape_of(c);
   s.Tq = s.Tk = T;
-  s.NH = c->n_heads;
-  s.NKV = c->n_kv_heads;
-  s.HD = c->head_dim;
-  s.scale = 1.0f / sqrtf((float)c->head_dim);
-  s.q_stride = s.o_stride = (size_t)c->n_heads * c->head_dim;
-  s.k_stride = s.v_stride = (size_t)c->n_kv_heads * c->head_dim;
   return s;
 }
 
