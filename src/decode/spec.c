@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decode/step_kernels.h"
 #include "model/layers.h"
 #include "sys/sys.h"
 
@@ -26,6 +27,10 @@ struct skl_spec {
   float *hprev, *hout;  /* [R, C] */
   float *att2, *lse, *lse2; /* [R, QD], [NH, R], [NH, R] */
   float *lnf;         /* [n_slots, C] */
+  float *cat;         /* [R, 2C] the drafts' [norm(emb), norm(h)] rows */
+  skl_step_query *queries; /* [2 * R * NH] draft attention plan */
+  int *task;          /* [2 * R * NKV, 4] region, kv head, first query, queries */
+  char *mark;         /* [R] */
   float *attn_work;
   size_t attn_work_floats;
   skl_spec_draft_fn observe;
@@ -82,6 +87,10 @@ void skl_spec_free(skl_spec *s) {
   free(s->lse);
   free(s->lse2);
   free(s->lnf);
+  free(s->cat);
+  free(s->queries);
+  free(s->task);
+  free(s->mark);
   free(s->attn_work);
   free(s);
 }
@@ -151,10 +160,15 @@ skl_status skl_spec_init(skl_spec **out, skl_decoder *d, const skl_mtp_heads *h,
   s->lse = malloc(sizeof(float) * R * s->NH);
   s->lse2 = malloc(sizeof(float) * R * s->NH);
   s->lnf = malloc(sizeof(float) * (size_t)s->n_slots * C);
+  s->cat = malloc(sizeof(float) * R * 2 * C);
+  s->queries = malloc(sizeof *s->queries * 2 * R * (size_t)s->NH);
+  s->task = malloc(sizeof *s->task * 8 * R * (size_t)mc->n_kv_heads);
+  s->mark = malloc(R);
   s->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
   s->attn_work = malloc(sizeof(float) * s->attn_work_floats);
   if (!s->attn_work) s->attn_work_floats = 0;
-  if (!s->ring || !s->rtok || !s->rpos || !s->hprev || !s->hout || !s->att2 || !s->lse || !s->lse2 || !s->lnf) {
+  if (!s->ring || !s->rtok || !s->rpos || !s->hprev || !s->hout || !s->att2 || !s->lse || !s->lse2 || !s->lnf ||
+      !s->cat || !s->queries || !s->task || !s->mark) {
     skl_spec_free(s);
     return skl_error_set(err, SKL_ERR_NOMEM, "speculative decoding: cannot allocate the heads' scratch");
   }
@@ -215,6 +229,108 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
     }
   }
   skl_mtp_rows_out(s->h, k, nrows, r, s->hout);
+}
+
+/* Head k over the few rows of a draft round, on the decoder's step
+ * kernels (mtp/rows.c's math: same formulas; weights read once for all
+ * rows, each row's arithmetic independent of the others, so a draft does
+ * not depend on which sequences draft with it). Attention: rows of groups
+ * sharing a parent read its K/V once (one task per kv head), then each
+ * group its own rows. Inputs s->rtok, s->rpos, s->hprev; appends the rows'
+ * K/V to the heads' cache and writes h^k into s->hout. */
+static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n) {
+  const skl_model_config *c = &s->h->cfg;
+  const skl_mtp_params *p = &s->h->p[k - 1];
+  skl_mtp_rows *r = &s->rows;
+  int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, QD = s->QD, KD = s->KD,
+      FF = c->intermediate_size, grp = NH / NKV;
+  float eps = c->rms_eps;
+  /* input: x = eh_proj @ [norm(embed[t]); norm(h)] */
+  skl_embed_forward(r->emb, s->rtok, s->m->p.embed, n, C);
+  for (int i = 0; i < n; i++) {
+    skl_rmsnorm_forward(s->cat + (size_t)i * 2 * C, NULL, r->emb + (size_t)i * C, p->enorm, 1, C, eps);
+    skl_rmsnorm_forward(s->cat + (size_t)i * 2 * C + C, NULL, s->hprev + (size_t)i * C, p->hnorm, 1, C, eps);
+  }
+  skl_step_linear(r->x, s->cat, p->eh_proj, NULL, n, 2 * C, C, false);
+  /* q, k, v */
+  skl_rmsnorm_forward(r->ln1, NULL, r->x, p->attn_norm, n, C, eps);
+  float *qd = c->qk_norm ? r->qraw : r->q, *kd = c->qk_norm ? r->kraw : r->k;
+  skl_step_seg qkv[3] = {{p->wq, p->bq, qd, (size_t)QD, QD}, {p->wk, p->bk, kd, (size_t)KD, KD},
+                         {p->wv, p->bv, r->v, (size_t)KD, KD}};
+  skl_step_linear_segs(r->ln1, (size_t)C, n, C, qkv, 3, false);
+  if (c->qk_norm) {
+    skl_rmsnorm_forward(r->q, NULL, qd, p->q_norm, n * NH, HD, eps);
+    skl_rmsnorm_forward(r->k, NULL, kd, p->k_norm, n * NKV, HD, eps);
+  }
+  skl_rope_table(r->rope, s->rpos, n, s->h->inv_freq, s->h->rope_attn_factor, HD);
+  skl_rope_forward(r->q, r->rope, n, NH, HD, (size_t)QD);
+  skl_rope_forward(r->k, r->rope, n, NKV, HD, (size_t)KD);
+  for (int gi = 0; gi < ng; gi++) {
+    const hgroup *q = &g[gi];
+    int local = q->j0 - q->base;
+    memcpy(skl_kv_cache_k(&s->kv, q->region, k - 1) + (size_t)local * KD, r->k + (size_t)q->row0 * KD,
+           sizeof(float) * (size_t)q->n * KD);
+    memcpy(skl_kv_cache_v(&s->kv, q->region, k - 1) + (size_t)local * KD, r->v + (size_t)q->row0 * KD,
+           sizeof(float) * (size_t)q->n * KD);
+  }
+  /* attention plan: phase 0 parents (rows of all groups reading one), phase 1 own rows */
+  memset(r->att, 0, sizeof(float) * (size_t)n * QD);
+  for (int i = 0; i < n * NH; i++) {
+    s->lse[i] = -INFINITY;
+    s->lse2[i] = 0.0f;
+  }
+  int nq = 0, nt = 0, ph_end[2];
+  for (int ph = 0; ph < 2; ph++) {
+    memset(s->mark, 0, (size_t)ng);
+    for (int gi = 0; gi < ng; gi++) {
+      int key = ph == 0 ? (g[gi].par >= 0 && g[gi].base > 0 ? g[gi].par : -1) : g[gi].region;
+      if (key < 0 || s->mark[gi]) continue;
+      for (int kh = 0; kh < NKV; kh++) {
+        int *t = s->task + 4 * (size_t)nt++;
+        t[0] = key;
+        t[1] = kh;
+        t[2] = nq;
+        for (int gj = gi; gj < ng; gj++) {
+          const hgroup *q = &g[gj];
+          if (ph == 0 ? !(q->par == key && q->base > 0) : gj != gi) continue;
+          s->mark[gj] = 1;
+          for (int i = 0; i < q->n; i++)
+            for (int h = kh * grp; h < (kh + 1) * grp; h++) {
+              size_t row = (size_t)q->row0 + i, sh = row * NH + h;
+              s->queries[nq++] = (skl_step_query){r->q + row * QD + (size_t)h * HD, r->att + row * QD + (size_t)h * HD,
+                                                  &s->lse[sh], &s->lse2[sh],
+                                                  ph == 0 ? q->base : q->j0 - q->base + i + 1};
+            }
+        }
+        t[3] = nq - t[2];
+      }
+    }
+    ph_end[ph] = nt;
+  }
+  float scale = 1.0f / sqrtf((float)HD);
+  for (int ph = 0; ph < 2; ph++) {
+    int t0 = ph ? ph_end[0] : 0, t1 = ph_end[ph];
+#pragma omp parallel for schedule(dynamic, 1) if (t1 - t0 > 1)
+    for (int t = t0; t < t1; t++) {
+      const int *tk = s->task + 4 * (size_t)t;
+      size_t off = (size_t)tk[1] * HD;
+      skl_step_attend(skl_kv_cache_k(&s->kv, tk[0], k - 1) + off, skl_kv_cache_v(&s->kv, tk[0], k - 1) + off,
+                      (size_t)KD, HD, scale, s->queries + tk[2], tk[3]);
+    }
+  }
+  for (int i = 0; i < n * NH; i++) {
+    float *o = r->att + (size_t)i * HD, inv = 1.0f / s->lse2[i];
+    for (int e = 0; e < HD; e++) o[e] *= inv;
+  }
+  /* out: h = x + att @ wo^T; out = h + swiglu(...) @ w_down^T */
+  memcpy(r->h, r->x, sizeof(float) * (size_t)n * C);
+  skl_step_linear(r->h, r->att, p->wo, NULL, n, QD, C, true);
+  skl_rmsnorm_forward(r->ln2, NULL, r->h, p->mlp_norm, n, C, eps);
+  skl_step_seg gu[2] = {{p->w_gate, NULL, r->gate, (size_t)FF, FF}, {p->w_up, NULL, r->up, (size_t)FF, FF}};
+  skl_step_linear_segs(r->ln2, (size_t)C, n, C, gu, 2, false);
+  skl_swiglu_forward(r->act, r->gate, r->up, (size_t)n * FF);
+  memcpy(s->hout, r->h, sizeof(float) * (size_t)n * C);
+  skl_step_linear(s->hout, r->act, p->w_down, NULL, n, FF, C, true);
 }
 
 /* Heads 1..K over prompt rows [0, Pc) into region `region` (no parent):
@@ -377,7 +493,7 @@ static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const
         nrows += n;
       }
       if (ng) {
-        head_forward(s, k, gl, ng, nrows);
+        head_forward_step(s, k, gl, ng, nrows);
         for (int gi = 0; gi < ng; gi++) {
           const hgroup *hg = &gl[gi];
           if (k < s->K)
@@ -386,7 +502,7 @@ static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const
           memcpy(s->lnf + (size_t)gi * C, s->hout + (size_t)(hg->row0 + hg->n - 1) * C, sizeof(float) * C);
         }
         skl_rmsnorm_forward(s->lnf, NULL, s->lnf, s->m->p.final_norm, ng, s->C, s->m->cfg.rms_eps);
-        skl_linear_forward(hlogits, s->lnf, wout, NULL, ng, s->C, s->V);
+        skl_step_linear(hlogits, s->lnf, wout, NULL, ng, s->C, s->V, false);
         for (int gi = 0; gi < ng; gi++) {
           int i = gl[gi].region;
           seq_t *q = &sq[i];
