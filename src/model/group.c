@@ -1,8 +1,8 @@
 /* skl group step: forward/backward of one shared prefix with G suffixes
  * (GRPO groups, issue 5), where the prefix runs once and its key/value
  * gradients are summed over the suffixes. Not the packed batch step
- * (model.c), whose per-token layer code this mirrors with the attention
- * split into explicit K/V ranges (layers.h).
+ * (model.c) nor the layers: both steps run the decoder stack of stack.c,
+ * this one with its attention split into explicit K/V ranges (a plan).
  *
  * Rows: prefix rows 0..P-1 (positions 0..P-1), then suffix g's rows
  * row0[g]..row0[g+1]-1 (positions P..P+len[g]-1), S = rows - P suffix rows
@@ -15,7 +15,6 @@
  * The backward calls skl_attn_backward once per range with the FINAL out
  * and lse: dq of the suffix rows accumulates over both ranges and the
  * prefix's dk/dv over all G suffixes (one call) plus its own causal part. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,7 +66,7 @@ void skl_group_acts_free(skl_group_acts *ga) {
   memset(ga, 0, sizeof *ga);
 }
 
-/* ---- layers ------------------------------------------------------------- */
+/* ---- attention ---------------------------------------------------------- */
 
 typedef struct {
   int P;  /* prefix rows */
@@ -75,181 +74,39 @@ typedef struct {
   int N;  /* P + S */
 } grp_shape;
 
-/* stored-layer slot of an activation field (as model.c) */
-#define SLOT(a, field, l, width) ((a)->field + (size_t)((a)->recompute ? 0 : (l)) * (a)->N * (width))
-
-static skl_attn_shape attn_base(const skl_model_config *c, const skl_acts *a) {
-  skl_attn_shape s = skl_attn_shape_of(c);
-  s.work = a->attn_work;
-  s.work_floats = a->attn_work_floats;
-  return s;
-}
-
-/* The three K/V ranges of the group (see the file comment). */
-static skl_attn_shape range_prefix(skl_attn_shape s, const grp_shape *r) {
-  s.Tq = s.Tk = r->P;
-  return s;
-}
-static skl_attn_shape range_cross(skl_attn_shape s, const grp_shape *r) {
-  s.Tq = r->S;
-  s.Tk = r->P;
-  s.q_off = r->P; /* every suffix row comes after the whole prefix */
-  return s;
-}
-static skl_attn_shape range_self(skl_attn_shape s, const grp_shape *r, const int32_t *doc) {
-  s.Tq = s.Tk = r->S;
-  s.q_doc = s.k_doc = doc; /* causal in row order, and only within one suffix */
-  return s;
-}
-
-static void group_attn_forward(const skl_model_config *c, skl_group_acts *ga, const grp_shape *r,
-                               const float *q, const float *k, const float *v, float *att, float *lse) {
-  skl_acts *a = &ga->a;
-  size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim,
-         NH = c->n_heads, P = r->P;
-  skl_attn_shape b = attn_base(c, a);
+/* The three K/V ranges of the file comment as an attention plan, in that
+ * order (the backward runs them in reverse: suffix self, suffix x prefix,
+ * prefix). Without a prefix the suffixes' own range is the whole answer;
+ * without suffix rows the prefix's is. */
+static skl_attn_plan group_plan(const skl_model_config *c, skl_group_acts *ga, const grp_shape *r) {
+  skl_attn_plan p = {0};
+  skl_attn_shape b = skl_attn_shape_of(c);
+  b.work = ga->a.attn_work;
+  b.work_floats = ga->a.attn_work_floats;
+  for (int i = 0; i < SKL_ATTN_PLAN_MAX; i++) {
+    p.call[i].s = b;
+    p.call[i].reps = 1;
+  }
+  p.part = ga->part;
+  p.part_lse = ga->part_lse;
   if (r->P > 0) {
-    skl_attn_shape s = range_prefix(b, r);
-    skl_attn_forward(att, lse, q, k, v, &s);
+    skl_attn_call *k = &p.call[p.n++];
+    k->s.Tq = k->s.Tk = r->P;
   }
-  if (r->S == 0) return;
-  skl_attn_shape ss = range_self(b, r, ga->doc);
-  if (r->P == 0) { /* nothing shared: the suffixes' own range is the whole answer */
-    skl_attn_forward(att, lse, q, k, v, &ss);
-    return;
-  }
-  skl_attn_shape sc = range_cross(b, r);
-  skl_attn_forward(att + P * QD, lse + P * NH, q + P * QD, k, v, &sc);
-  skl_attn_forward(ga->part, ga->part_lse, q + P * QD, k + P * KD, v + P * KD, &ss);
-  skl_attn_merge(att + P * QD, lse + P * NH, ga->part, ga->part_lse, &ss);
-}
-
-static void group_attn_backward(const skl_model_config *c, skl_group_acts *ga, const grp_shape *r,
-                                const float *q, const float *k, const float *v, const float *att,
-                                const float *lse) {
-  skl_acts *a = &ga->a;
-  size_t QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim,
-         NH = c->n_heads, P = r->P;
-  skl_attn_shape b = attn_base(c, a);
-  if (r->S > 0) {
-    skl_attn_shape ss = range_self(b, r, ga->doc);
-    skl_attn_backward(a->dq + P * QD, a->dk + P * KD, a->dv + P * KD, a->datt + P * QD, q + P * QD,
-                      k + P * KD, v + P * KD, att + P * QD, lse + P * NH, &ss, a->scratch);
-    if (r->P > 0) {
-      /* one call over every suffix row: the prefix's dk/dv sum all G suffixes */
-      skl_attn_shape sc = range_cross(b, r);
-      skl_attn_backward(a->dq + P * QD, a->dk, a->dv, a->datt + P * QD, q + P * QD, k, v,
-                        att + P * QD, lse + P * NH, &sc, a->scratch);
-    }
-  }
+  if (r->S == 0) return p;
   if (r->P > 0) {
-    skl_attn_shape s = range_prefix(b, r);
-    skl_attn_backward(a->dq, a->dk, a->dv, a->datt, q, k, v, att, lse, &s, a->scratch);
+    skl_attn_call *k = &p.call[p.n++];
+    k->s.Tq = r->S;
+    k->s.Tk = r->P;
+    k->s.q_off = r->P; /* every suffix row comes after the whole prefix */
+    k->q0 = r->P;
   }
-}
-
-static void layer_forward(skl_model *m, skl_group_acts *ga, const grp_shape *r, int l) {
-  const skl_model_config *c = &m->cfg;
-  const skl_params *p = &m->p;
-  skl_acts *a = &ga->a;
-  int N = r->N, C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-      FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
-  const float *x = a->x + (size_t)l * a->N * C;
-  float *xo = a->x + (size_t)(l + 1) * a->N * C;
-  float *ln1 = SLOT(a, ln1, l, C), *ln1r = SLOT(a, ln1_rstd, l, 1);
-  float *q = SLOT(a, q, l, QD), *k = SLOT(a, k, l, KD), *v = SLOT(a, v, l, KD);
-  float *att = SLOT(a, att, l, QD), *lse = SLOT(a, lse, l, NH), *h = SLOT(a, h, l, C);
-  float *ln2 = SLOT(a, ln2, l, C), *ln2r = SLOT(a, ln2_rstd, l, 1);
-  float *gate = SLOT(a, gate, l, FF), *up = SLOT(a, up, l, FF), *act = SLOT(a, act, l, FF);
-
-  skl_rmsnorm_forward(ln1, ln1r, x, p->attn_norm + (size_t)l * C, N, C, c->rms_eps);
-  float *qd = c->qk_norm ? SLOT(a, qraw, l, QD) : q, *kd = c->qk_norm ? SLOT(a, kraw, l, KD) : k;
-  skl_linear_forward(qd, ln1, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, N,
-                     C, QD);
-  skl_linear_forward(kd, ln1, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, N,
-                     C, KD);
-  skl_linear_forward(v, ln1, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, N,
-                     C, KD);
-  if (c->qk_norm) {
-    skl_rmsnorm_forward(q, SLOT(a, q_rstd, l, NH), qd, p->q_norm + (size_t)l * HD, N * NH, HD,
-                        c->rms_eps);
-    skl_rmsnorm_forward(k, SLOT(a, k_rstd, l, NKV), kd, p->k_norm + (size_t)l * HD, N * NKV, HD,
-                        c->rms_eps);
-  }
-  skl_rope_forward(q, a->rope, N, NH, HD, QD);
-  skl_rope_forward(k, a->rope, N, NKV, HD, KD);
-  group_attn_forward(c, ga, r, q, k, v, att, lse);
-  memcpy(h, x, sizeof(float) * N * C);
-  skl_gemm(false, true, N, C, QD, 1.0f, att, QD, p->wo + (size_t)l * C * QD, QD, 1.0f, h, C);
-  skl_rmsnorm_forward(ln2, ln2r, h, p->mlp_norm + (size_t)l * C, N, C, c->rms_eps);
-  skl_linear_forward(gate, ln2, p->w_gate + (size_t)l * FF * C, NULL, N, C, FF);
-  skl_linear_forward(up, ln2, p->w_up + (size_t)l * FF * C, NULL, N, C, FF);
-  skl_swiglu_forward(act, gate, up, (size_t)N * FF);
-  memcpy(xo, h, sizeof(float) * N * C);
-  skl_gemm(false, true, N, C, FF, 1.0f, act, FF, p->w_down + (size_t)l * C * FF, FF, 1.0f, xo, C);
-}
-
-/* a->dx holds dL/dx_{l+1} on entry and dL/dx_l on return. */
-static void layer_backward(skl_model *m, skl_group_acts *ga, const grp_shape *r, int l) {
-  const skl_model_config *c = &m->cfg;
-  const skl_params *p = &m->p;
-  skl_params *g = &m->g;
-  skl_acts *a = &ga->a;
-  int N = r->N, C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-      FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
-  const float *x = a->x + (size_t)l * a->N * C;
-  float *ln1 = SLOT(a, ln1, l, C), *ln1r = SLOT(a, ln1_rstd, l, 1);
-  float *q = SLOT(a, q, l, QD), *k = SLOT(a, k, l, KD), *v = SLOT(a, v, l, KD);
-  float *att = SLOT(a, att, l, QD), *lse = SLOT(a, lse, l, NH), *h = SLOT(a, h, l, C);
-  float *ln2 = SLOT(a, ln2, l, C), *ln2r = SLOT(a, ln2_rstd, l, 1);
-  float *gate = SLOT(a, gate, l, FF), *up = SLOT(a, up, l, FF), *act = SLOT(a, act, l, FF);
-  size_t nC = (size_t)N * C, nF = (size_t)N * FF;
-
-  /* MLP: x_{l+1} = h + down(swiglu(gate(ln2), up(ln2))) */
-  memset(a->dact, 0, nF * sizeof(float));
-  skl_linear_backward(a->dact, g->w_down + (size_t)l * C * FF, NULL, a->dx, act,
-                      p->w_down + (size_t)l * C * FF, N, FF, C);
-  memset(a->dgate, 0, nF * sizeof(float));
-  memset(a->dup, 0, nF * sizeof(float));
-  skl_swiglu_backward(a->dgate, a->dup, a->dact, gate, up, nF);
-  memset(a->dln, 0, nC * sizeof(float));
-  skl_linear_backward(a->dln, g->w_gate + (size_t)l * FF * C, NULL, a->dgate, ln2,
-                      p->w_gate + (size_t)l * FF * C, N, C, FF);
-  skl_linear_backward(a->dln, g->w_up + (size_t)l * FF * C, NULL, a->dup, ln2,
-                      p->w_up + (size_t)l * FF * C, N, C, FF);
-  skl_rmsnorm_backward(a->dx, g->mlp_norm + (size_t)l * C, a->dln, h, p->mlp_norm + (size_t)l * C,
-                       ln2r, N, C);
-  /* attention: h = x + o_proj(att) ; a->dx is now dL/dh */
-  memset(a->datt, 0, (size_t)N * QD * sizeof(float));
-  skl_linear_backward(a->datt, g->wo + (size_t)l * C * QD, NULL, a->dx, att,
-                      p->wo + (size_t)l * C * QD, N, QD, C);
-  memset(a->dq, 0, (size_t)N * QD * sizeof(float));
-  memset(a->dk, 0, (size_t)N * KD * sizeof(float));
-  memset(a->dv, 0, (size_t)N * KD * sizeof(float));
-  group_attn_backward(c, ga, r, q, k, v, att, lse);
-  skl_rope_backward(a->dq, a->rope, N, NH, HD, QD);
-  skl_rope_backward(a->dk, a->rope, N, NKV, HD, KD);
-  float *dqd = a->dq, *dkd = a->dk;
-  if (c->qk_norm) {
-    /* datt is free again: reuse it for the pre-norm q gradient */
-    dqd = a->datt;
-    dkd = a->dkraw;
-    memset(dqd, 0, (size_t)N * QD * sizeof(float));
-    memset(dkd, 0, (size_t)N * KD * sizeof(float));
-    skl_rmsnorm_backward(dqd, g->q_norm + (size_t)l * HD, a->dq, SLOT(a, qraw, l, QD),
-                         p->q_norm + (size_t)l * HD, SLOT(a, q_rstd, l, NH), N * NH, HD);
-    skl_rmsnorm_backward(dkd, g->k_norm + (size_t)l * HD, a->dk, SLOT(a, kraw, l, KD),
-                         p->k_norm + (size_t)l * HD, SLOT(a, k_rstd, l, NKV), N * NKV, HD);
-  }
-  memset(a->dln, 0, nC * sizeof(float));
-  skl_linear_backward(a->dln, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, dqd,
-                      ln1, p->wq + (size_t)l * QD * C, N, C, QD);
-  skl_linear_backward(a->dln, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, dkd,
-                      ln1, p->wk + (size_t)l * KD * C, N, C, KD);
-  skl_linear_backward(a->dln, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL,
-                      a->dv, ln1, p->wv + (size_t)l * KD * C, N, C, KD);
-  skl_rmsnorm_backward(a->dx, g->attn_norm + (size_t)l * C, a->dln, x, p->attn_norm + (size_t)l * C,
-                       ln1r, N, C);
+  skl_attn_call *k = &p.call[p.n++];
+  k->s.Tq = k->s.Tk = r->S;
+  k->s.q_doc = k->s.k_doc = ga->doc; /* causal in row order, and only within one suffix */
+  k->q0 = k->k0 = r->P;
+  k->merge = r->P > 0;
+  return p;
 }
 
 /* ---- the step ----------------------------------------------------------- */
@@ -348,17 +205,15 @@ skl_status skl_group_step(skl_model *m, skl_group_acts *ga, const skl_group_batc
   if (backward && !m->grad_mem)
     return skl_error_set(err, SKL_ERR_STATE, "group step: backward requested but no gradients "
                                              "(call skl_model_grads_alloc)");
-  grp_shape r;
+  grp_shape r = {0};
   double cnt = 0.0;
   skl_status st = prepare(m, ga, gb, &r, &cnt, err);
   if (st) return st;
   if (stats) memset(stats, 0, sizeof *stats);
   if (r.N == 0) return SKL_OK; /* an empty prefix and empty suffixes: nothing to do */
-  int N = r.N, C = c->hidden_size, L = c->n_layers;
-  skl_embed_forward(a->x, ga->tokens, m->p.embed, N, C);
-  for (int l = 0; l < L; l++) layer_forward(m, ga, &r, l);
-  skl_rmsnorm_forward(a->lnf, a->lnf_rstd, a->x + (size_t)L * a->N * C, m->p.final_norm, N, C,
-                      c->rms_eps);
+  int N = r.N;
+  skl_attn_plan ap = group_plan(c, ga, &r);
+  skl_stack_forward(m, a, ga->tokens, N, &ap);
   /* logits only where a target can exist: without prefix targets, the
    * suffix rows alone */
   int c0 = gb->prefix_targets ? 0 : r.P;
@@ -366,25 +221,7 @@ skl_status skl_group_step(skl_model *m, skl_group_acts *ga, const skl_group_batc
     memset(a->logp, 0, sizeof(float) * c0);
     memset(a->entropy, 0, sizeof(float) * c0);
   }
-  const float *wout = m->p.lm_head ? m->p.lm_head : m->p.embed;
-  float *dwout = NULL;
-  if (backward) {
-    dwout = m->g.lm_head ? m->g.lm_head : m->g.embed;
-    memset(a->dln, 0, sizeof(float) * N * C);
-  }
-  /* logits * s = (s * lnf) @ W^T: scale the (otherwise unused) lnf rows in
-   * place, and the gradient w.r.t. them back by s */
-  float ls = gb->logit_scale != 0.0f ? gb->logit_scale : 1.0f;
-  size_t ce0 = (size_t)c0 * C, cen = (size_t)(N - c0) * C;
-  if (ls != 1.0f)
-    for (size_t i = 0; i < cen; i++) a->lnf[ce0 + i] *= ls;
-  double loss = 0.0;
-  if (N > c0)
-    loss = skl_ce_fused(a->logp + c0, a->entropy + c0, backward ? a->dln + ce0 : NULL, dwout,
-                        a->lnf + ce0, wout, ga->targets + c0, a->coef + c0, N - c0, C, c->vocab_size,
-                        a->scratch);
-  if (backward && ls != 1.0f)
-    for (size_t i = 0; i < cen; i++) a->dln[ce0 + i] *= ls;
+  double loss = skl_stack_head(m, a, ga->targets, N, c0, gb->logit_scale, backward);
   if (stats) {
     stats->loss = loss;
     stats->n_tokens = cnt;
@@ -401,14 +238,6 @@ skl_status skl_group_step(skl_model *m, skl_group_acts *ga, const skl_group_batc
       }
     stats->sum_logp = sl;
   }
-  if (!backward) return SKL_OK;
-  memset(a->dx, 0, sizeof(float) * N * C);
-  skl_rmsnorm_backward(a->dx, m->g.final_norm, a->dln, a->x + (size_t)L * a->N * C, m->p.final_norm,
-                       a->lnf_rstd, N, C);
-  for (int l = L - 1; l >= 0; l--) {
-    if (a->recompute && l != L - 1) layer_forward(m, ga, &r, l);
-    layer_backward(m, ga, &r, l);
-  }
-  skl_embed_backward(m->g.embed, a->dx, ga->tokens, N, C);
+  if (backward) skl_stack_backward(m, a, ga->tokens, N, &ap);
   return SKL_OK;
 }

@@ -3,7 +3,6 @@
 #include "model/model.h"
 #include "model/model_internal.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -300,144 +299,18 @@ typedef struct {
   const int32_t *doc; /* [N] or NULL */
 } run_shape;
 
-/* pointer to layer-slot activations: stored slot for layer l */
-#define SLOT(a, field, l, width) ((a)->field + (size_t)((a)->recompute ? 0 : (l)) * (a)->N * (width))
-
-static skl_attn_shape attn_shape(const skl_model_config *c, const skl_acts *a, int T) {
-  skl_attn_shape s = skl_attn_shape_of(c);
-  s.work = a->attn_work;
-  s.work_floats = a->attn_work_floats;
-  s.Tq = s.Tk = T;
-  return s;
-}
-
-static void layer_forward(skl_model *m, skl_acts *a, const run_shape *r, int l) {
-  const skl_model_config *c = &m->cfg;
-  const skl_params *p = &m->p;
-  int N = r->N, C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-      FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
-  const float *x = a->x + (size_t)l * a->N * C;
-  float *xo = a->x + (size_t)(l + 1) * a->N * C;
-  float *ln1 = SLOT(a, ln1, l, C), *ln1r = SLOT(a, ln1_rstd, l, 1);
-  float *q = SLOT(a, q, l, QD), *k = SLOT(a, k, l, KD), *v = SLOT(a, v, l, KD);
-  float *att = SLOT(a, att, l, QD), *lse = SLOT(a, lse, l, NH), *h = SLOT(a, h, l, C);
-  float *ln2 = SLOT(a, ln2, l, C), *ln2r = SLOT(a, ln2_rstd, l, 1);
-  float *gate = SLOT(a, gate, l, FF), *up = SLOT(a, up, l, FF), *act = SLOT(a, act, l, FF);
-
-  skl_rmsnorm_forward(ln1, ln1r, x, p->attn_norm + (size_t)l * C, N, C, c->rms_eps);
-  float *qd = c->qk_norm ? SLOT(a, qraw, l, QD) : q, *kd = c->qk_norm ? SLOT(a, kraw, l, KD) : k;
-  skl_linear_forward(qd, ln1, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, N,
-                     C, QD);
-  skl_linear_forward(kd, ln1, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, N,
-                     C, KD);
-  skl_linear_forward(v, ln1, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, N,
-                     C, KD);
-  if (c->qk_norm) {
-    skl_rmsnorm_forward(q, SLOT(a, q_rstd, l, NH), qd, p->q_norm + (size_t)l * HD, N * NH, HD,
-                        c->rms_eps);
-    skl_rmsnorm_forward(k, SLOT(a, k_rstd, l, NKV), kd, p->k_norm + (size_t)l * HD, N * NKV, HD,
-                        c->rms_eps);
-  }
-  skl_rope_forward(q, a->rope, N, NH, HD, QD);
-  skl_rope_forward(k, a->rope, N, NKV, HD, KD);
-  skl_attn_shape s = attn_shape(c, a, r->T);
-  for (int b = 0; b < r->B; b++) {
-    size_t t0 = (size_t)b * r->T;
-    s.q_doc = s.k_doc = r->doc ? r->doc + t0 : NULL;
-    skl_attn_forward(att + t0 * QD, lse + t0 * NH, q + t0 * QD, k + t0 * KD, v + t0 * KD, &s);
-  }
-  memcpy(h, x, sizeof(float) * N * C);
-  skl_gemm(false, true, N, C, QD, 1.0f, att, QD, p->wo + (size_t)l * C * QD, QD, 1.0f, h, C);
-  skl_rmsnorm_forward(ln2, ln2r, h, p->mlp_norm + (size_t)l * C, N, C, c->rms_eps);
-  skl_linear_forward(gate, ln2, p->w_gate + (size_t)l * FF * C, NULL, N, C, FF);
-  skl_linear_forward(up, ln2, p->w_up + (size_t)l * FF * C, NULL, N, C, FF);
-  skl_swiglu_forward(act, gate, up, (size_t)N * FF);
-  memcpy(xo, h, sizeof(float) * N * C);
-  skl_gemm(false, true, N, C, FF, 1.0f, act, FF, p->w_down + (size_t)l * C * FF, FF, 1.0f, xo, C);
-}
-
-/* dgate = dout * up * silu'(gate), dup = dout * silu(gate): the SwiGLU
- * backward writing (not accumulating) its outputs. */
-static void swiglu_backward_set(float *dgate, float *dup, const float *dout, const float *gate,
-                                const float *up, size_t n) {
-#pragma omp parallel for simd schedule(static) if (SKL_PAR(n))
-  for (size_t i = 0; i < n; i++) {
-    float g = gate[i], sg = 1.0f / (1.0f + skl_expf(-g));
-    dgate[i] = dout[i] * up[i] * sg * (1.0f + g * (1.0f - sg));
-    float silu = g * sg;
-    dup[i] = dout[i] * silu;
-  }
-}
-
-/* a->dx holds dL/dx_{l+1} on entry and dL/dx_l on return. */
-static void layer_backward(skl_model *m, skl_acts *a, const run_shape *r, int l) {
-  const skl_model_config *c = &m->cfg;
-  const skl_params *p = &m->p;
-  skl_params *g = &m->g;
-  int N = r->N, C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-      FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
-  const float *x = a->x + (size_t)l * a->N * C;
-  float *ln1 = SLOT(a, ln1, l, C), *ln1r = SLOT(a, ln1_rstd, l, 1);
-  float *q = SLOT(a, q, l, QD), *k = SLOT(a, k, l, KD), *v = SLOT(a, v, l, KD);
-  float *att = SLOT(a, att, l, QD), *lse = SLOT(a, lse, l, NH), *h = SLOT(a, h, l, C);
-  float *ln2 = SLOT(a, ln2, l, C), *ln2r = SLOT(a, ln2_rstd, l, 1);
-  float *gate = SLOT(a, gate, l, FF), *up = SLOT(a, up, l, FF), *act = SLOT(a, act, l, FF);
-  size_t nF = (size_t)N * FF;
-
-  /* MLP: x_{l+1} = h + down(swiglu(gate(ln2), up(ln2))). Scratch
-   * gradients are overwritten (beta = 0) rather than zeroed and accumulated:
-   * no memset passes over [N, FF] buffers. */
-  skl_gemm(false, false, N, FF, C, 1.0f, a->dx, C, p->w_down + (size_t)l * C * FF, FF, 0.0f, a->dact,
-           FF);
-  skl_linear_backward(NULL, g->w_down + (size_t)l * C * FF, NULL, a->dx, act,
-                      p->w_down + (size_t)l * C * FF, N, FF, C);
-  swiglu_backward_set(a->dgate, a->dup, a->dact, gate, up, nF);
-  skl_gemm(false, false, N, C, FF, 1.0f, a->dgate, FF, p->w_gate + (size_t)l * FF * C, C, 0.0f, a->dln,
-           C);
-  skl_linear_backward(NULL, g->w_gate + (size_t)l * FF * C, NULL, a->dgate, ln2,
-                      p->w_gate + (size_t)l * FF * C, N, C, FF);
-  skl_linear_backward(a->dln, g->w_up + (size_t)l * FF * C, NULL, a->dup, ln2,
-                      p->w_up + (size_t)l * FF * C, N, C, FF);
-  skl_rmsnorm_backward(a->dx, g->mlp_norm + (size_t)l * C, a->dln, h, p->mlp_norm + (size_t)l * C,
-                       ln2r, N, C);
-  /* attention: h = x + o_proj(att) ; a->dx is now dL/dh */
-  skl_gemm(false, false, N, QD, C, 1.0f, a->dx, C, p->wo + (size_t)l * C * QD, QD, 0.0f, a->datt, QD);
-  skl_linear_backward(NULL, g->wo + (size_t)l * C * QD, NULL, a->dx, att,
-                      p->wo + (size_t)l * C * QD, N, QD, C);
-  memset(a->dq, 0, (size_t)N * QD * sizeof(float));
-  memset(a->dk, 0, (size_t)N * KD * sizeof(float));
-  memset(a->dv, 0, (size_t)N * KD * sizeof(float));
-  skl_attn_shape s = attn_shape(c, a, r->T);
-  for (int b = 0; b < r->B; b++) {
-    size_t t0 = (size_t)b * r->T;
-    s.q_doc = s.k_doc = r->doc ? r->doc + t0 : NULL;
-    skl_attn_backward(a->dq + t0 * QD, a->dk + t0 * KD, a->dv + t0 * KD, a->datt + t0 * QD,
-                      q + t0 * QD, k + t0 * KD, v + t0 * KD, att + t0 * QD, lse + t0 * NH, &s,
-                      a->scratch);
-  }
-  skl_rope_backward(a->dq, a->rope, N, NH, HD, QD);
-  skl_rope_backward(a->dk, a->rope, N, NKV, HD, KD);
-  float *dqd = a->dq, *dkd = a->dk;
-  if (c->qk_norm) {
-    /* datt is free again: reuse it for the pre-norm q gradient */
-    dqd = a->datt;
-    dkd = a->dkraw;
-    memset(dqd, 0, (size_t)N * QD * sizeof(float));
-    memset(dkd, 0, (size_t)N * KD * sizeof(float));
-    skl_rmsnorm_backward(dqd, g->q_norm + (size_t)l * HD, a->dq, SLOT(a, qraw, l, QD),
-                         p->q_norm + (size_t)l * HD, SLOT(a, q_rstd, l, NH), N * NH, HD);
-    skl_rmsnorm_backward(dkd, g->k_norm + (size_t)l * HD, a->dk, SLOT(a, kraw, l, KD),
-                         p->k_norm + (size_t)l * HD, SLOT(a, k_rstd, l, NKV), N * NKV, HD);
-  }
-  skl_gemm(false, false, N, C, QD, 1.0f, dqd, QD, p->wq + (size_t)l * QD * C, C, 0.0f, a->dln, C);
-  skl_linear_backward(NULL, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, dqd,
-                      ln1, p->wq + (size_t)l * QD * C, N, C, QD);
-  skl_linear_backward(a->dln, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, dkd,
-                      ln1, p->wk + (size_t)l * KD * C, N, C, KD);
-  skl_linear_backward(a->dln, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL,
-                      a->dv, ln1, p->wv + (size_t)l * KD * C, N, C, KD);
-  skl_rmsnorm_backward(a->dx, g->attn_norm + (size_t)l * C, a->dln, x, p->attn_norm + (size_t)l * C,
-                       ln1r, N, C);
+/* The packed batch's attention: each row causal, within its documents. */
+static skl_attn_plan batch_plan(const skl_model_config *c, const skl_acts *a, const run_shape *r) {
+  skl_attn_plan p = {0};
+  skl_attn_call *k = &p.call[p.n++];
+  k->s = skl_attn_shape_of(c);
+  k->s.work = a->attn_work;
+  k->s.work_floats = a->attn_work_floats;
+  k->s.Tq = k->s.Tk = r->T;
+  k->s.q_doc = k->s.k_doc = r->doc;
+  k->reps = r->B;
+  k->stride = r->T;
+  return p;
 }
 
 static skl_status prepare(skl_model *m, skl_acts *a, const skl_batch *b, run_shape *r,
@@ -471,15 +344,6 @@ static skl_status prepare(skl_model *m, skl_acts *a, const skl_batch *b, run_sha
   return SKL_OK;
 }
 
-static void forward_body(skl_model *m, skl_acts *a, const skl_batch *b, const run_shape *r) {
-  const skl_model_config *c = &m->cfg;
-  int C = c->hidden_size;
-  skl_embed_forward(a->x, b->tokens, m->p.embed, r->N, C);
-  for (int l = 0; l < c->n_layers; l++) layer_forward(m, a, r, l);
-  skl_rmsnorm_forward(a->lnf, a->lnf_rstd, a->x + (size_t)c->n_layers * a->N * C, m->p.final_norm,
-                      r->N, C, c->rms_eps);
-}
-
 skl_status skl_model_step(skl_model *m, skl_acts *a, const skl_batch *b, bool backward,
                           skl_step_stats *stats, skl_error *err) {
   const skl_model_config *c = &m->cfg;
@@ -488,10 +352,10 @@ skl_status skl_model_step(skl_model *m, skl_acts *a, const skl_batch *b, bool ba
                                              "(call skl_model_grads_alloc)");
   if (!b->targets)
     return skl_error_set(err, SKL_ERR_INVALID, "model step: batch has no targets");
-  run_shape r;
+  run_shape r = {0};
   skl_status st = prepare(m, a, b, &r, err);
   if (st) return st;
-  int N = r.N, C = c->hidden_size, L = c->n_layers;
+  int N = r.N;
   /* per-token loss coefficients */
   double cnt = 0.0;
   for (int n = 0; n < N; n++) {
@@ -503,22 +367,9 @@ skl_status skl_model_step(skl_model *m, skl_acts *a, const skl_batch *b, bool ba
     float mk = b->mask ? b->mask[n] : 1.0f, w = b->weight ? b->weight[n] : 1.0f;
     a->coef[n] = b->targets[n] >= 0 ? (float)(mk * w / norm) : 0.0f;
   }
-  forward_body(m, a, b, &r);
-  const float *wout = m->p.lm_head ? m->p.lm_head : m->p.embed;
-  float *dwout = NULL;
-  if (backward) {
-    dwout = m->g.lm_head ? m->g.lm_head : m->g.embed;
-    memset(a->dln, 0, sizeof(float) * N * C);
-  }
-  /* logits * s = (s * lnf) @ W^T: lnf is not needed after the CE, so it is
-   * scaled in place, and the gradient w.r.t. it by s afterwards */
-  float ls = b->logit_scale != 0.0f ? b->logit_scale : 1.0f;
-  if (ls != 1.0f)
-    for (size_t i = 0; i < (size_t)N * C; i++) a->lnf[i] *= ls;
-  double loss = skl_ce_fused(a->logp, a->entropy, backward ? a->dln : NULL, dwout, a->lnf, wout,
-                             b->targets, a->coef, N, C, c->vocab_size, a->scratch);
-  if (backward && ls != 1.0f)
-    for (size_t i = 0; i < (size_t)N * C; i++) a->dln[i] *= ls;
+  skl_attn_plan ap = batch_plan(c, a, &r);
+  skl_stack_forward(m, a, b->tokens, N, &ap);
+  double loss = skl_stack_head(m, a, b->targets, N, 0, b->logit_scale, backward);
   if (stats) {
     stats->loss = loss;
     stats->n_tokens = cnt;
@@ -529,24 +380,17 @@ skl_status skl_model_step(skl_model *m, skl_acts *a, const skl_batch *b, bool ba
     }
     stats->sum_logp = sl;
   }
-  if (!backward) return SKL_OK;
-  memset(a->dx, 0, sizeof(float) * N * C);
-  skl_rmsnorm_backward(a->dx, m->g.final_norm, a->dln, a->x + (size_t)L * a->N * C, m->p.final_norm,
-                       a->lnf_rstd, N, C);
-  for (int l = L - 1; l >= 0; l--) {
-    if (a->recompute && l != L - 1) layer_forward(m, a, &r, l);
-    layer_backward(m, a, &r, l);
-  }
-  skl_embed_backward(m->g.embed, a->dx, b->tokens, N, C);
+  if (backward) skl_stack_backward(m, a, b->tokens, N, &ap);
   return SKL_OK;
 }
 
 skl_status skl_model_logits(skl_model *m, skl_acts *a, const skl_batch *b, float *logits,
                             skl_error *err) {
-  run_shape r;
+  run_shape r = {0};
   skl_status st = prepare(m, a, b, &r, err);
   if (st) return st;
-  forward_body(m, a, b, &r);
+  skl_attn_plan ap = batch_plan(&m->cfg, a, &r);
+  skl_stack_forward(m, a, b->tokens, r.N, &ap);
   const float *wout = m->p.lm_head ? m->p.lm_head : m->p.embed;
   skl_linear_forward(logits, a->lnf, wout, NULL, r.N, m->cfg.hidden_size, m->cfg.vocab_size);
   if (b->logit_scale != 0.0f && b->logit_scale != 1.0f)
