@@ -41,15 +41,15 @@ static inline __attribute__((always_inline)) __m512 tree16(const __m512 *v) {
 
 #define LANE_OF(p) (4 * ((p) % 4) + (p) / 4)
 
-/* res[r * NO + o] = x[r] . w[o] for an NR x NO register tile (NR*NO <= 16). */
+/* res[r * NO + o] = x[r] . w[o] for an NR x NO register tile (NR*NO <= 32). */
 static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
                                                        const float *w, int IC, float *res) {
-  __m512 acc[4][8];
+  __m512 acc[6][8];
   for (int r = 0; r < NR; r++)
     for (int o = 0; o < NO; o++) acc[r][o] = _mm512_setzero_ps();
   int i = 0;
   for (; i + 16 <= IC; i += 16) {
-    __m512 xv[4];
+    __m512 xv[6];
     for (int r = 0; r < NR; r++) {
       xv[r] = _mm512_loadu_ps(x + (size_t)r * xs + i);
       __asm__("" : "+v"(xv[r])); /* keep x in registers: one load per row, not one per FMA */
@@ -63,18 +63,20 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
   }
   if (i < IC) { /* masked tail: zero lanes add exact zeros */
     __mmask16 mk = (__mmask16)((1u << (IC - i)) - 1u);
-    __m512 xv[4];
+    __m512 xv[6];
     for (int r = 0; r < NR; r++) xv[r] = _mm512_maskz_loadu_ps(mk, x + (size_t)r * xs + i);
     for (int o = 0; o < NO; o++) {
       __m512 wv = _mm512_maskz_loadu_ps(mk, w + (size_t)o * IC + i);
       for (int r = 0; r < NR; r++) acc[r][o] = _mm512_fmadd_ps(wv, xv[r], acc[r][o]);
     }
   }
-  __m512 v[16];
-  for (int p = 0; p < 16; p++) v[p] = p < NR * NO ? acc[p / NO][p % NO] : _mm512_setzero_ps();
-  float s[16];
-  _mm512_storeu_ps(s, tree16(v));
-  for (int p = 0; p < NR * NO; p++) res[p] = s[LANE_OF(p)];
+  for (int p0 = 0; p0 < NR * NO; p0 += 16) { /* 16 pairs per reduction tree */
+    __m512 v[16];
+    for (int p = 0; p < 16; p++) v[p] = p0 + p < NR * NO ? acc[(p0 + p) / NO][(p0 + p) % NO] : _mm512_setzero_ps();
+    float s[16];
+    _mm512_storeu_ps(s, tree16(v));
+    for (int p = 0; p < 16 && p0 + p < NR * NO; p++) res[p0 + p] = s[LANE_OF(p)];
+  }
 }
 
 /* exp(x) lane-wise: Cephes' range reduction + degree-6 polynomial (the
@@ -198,12 +200,12 @@ static inline float hsum8(v8 a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1
 
 static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
                                                        const float *w, int IC, float *res) {
-  v8 acc[4][8];
+  v8 acc[6][8];
   for (int r = 0; r < NR; r++)
     for (int o = 0; o < NO; o++) acc[r][o] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
   for (int i = 0; i < IC; i += 8) {
     int c = IC - i < 8 ? IC - i : 8;
-    v8 xv[4];
+    v8 xv[6];
     for (int r = 0; r < NR; r++) {
       if (c == 8) memcpy(&xv[r], x + (size_t)r * xs + i, sizeof(v8));
       else xv[r] = load8(x + (size_t)r * xs + i, c);
@@ -265,18 +267,22 @@ static void attend_dispatch(const float *k, const float *v, size_t stride, int H
 /* Rows x outputs [o0, o0 + no) of one weight matrix, tile by tile. */
 static void linear_block(const float *x, size_t xs, int n, int IC, const skl_step_seg *g, int o0, int no,
                          bool accumulate) {
-  float res[16];
+  float res[32];
   for (int r0 = 0; r0 < n;) {
-    int nr = n - r0 < 4 ? n - r0 : 4, to = nr <= 2 ? 8 : 4;
+    int nr = n - r0 < 6 ? n - r0 : 6, to;
+    if (nr == 5) nr = 4; /* 4 + 1 beats one 5-row tile (measured) */
+    to = nr <= 2 ? 8 : 4;
     const float *xr = x + (size_t)r0 * xs;
     for (int o = 0; o < no;) {
       int cnt = no - o >= to ? to : 1; /* ragged column ends: one at a time */
       const float *w = g->w + (size_t)(o0 + o) * IC;
       switch (nr * 16 + cnt) {
+        case 6 * 16 + 4: tile(6, 4, xr, xs, w, IC, res); break;
         case 4 * 16 + 4: tile(4, 4, xr, xs, w, IC, res); break;
         case 3 * 16 + 4: tile(3, 4, xr, xs, w, IC, res); break;
         case 2 * 16 + 8: tile(2, 8, xr, xs, w, IC, res); break;
         case 1 * 16 + 8: tile(1, 8, xr, xs, w, IC, res); break;
+        case 6 * 16 + 1: tile(6, 1, xr, xs, w, IC, res); break;
         case 4 * 16 + 1: tile(4, 1, xr, xs, w, IC, res); break;
         case 3 * 16 + 1: tile(3, 1, xr, xs, w, IC, res); break;
         case 2 * 16 + 1: tile(2, 1, xr, xs, w, IC, res); break;
