@@ -282,6 +282,28 @@ static void kv_tile_store(float *dk, float *dv, const float *dka, const float *d
   }
 }
 
+/* The kv tile's accumulators from a (query tile, kv tile) pair whose P and
+ * dS are in tb: dva[nj, HD] += P^T @ dO, dka[nj, HD] += dS^T @ Q over query
+ * rows i0.. of head h (tile kernels when fast, else sgemm); a NULL
+ * accumulator is skipped. */
+static void kv_tile_accum(float *dka, float *dva, const tile_buf *tb, bool fast, const float *dout,
+                          const float *q, const skl_attn_shape *s, int h, int i0, int ni, int nj) {
+  int HD = s->HD;
+  const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+  const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+  if (fast) {
+    if (dva) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
+    if (dka) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
+    return;
+  }
+  if (dva)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE, da,
+                (int)s->o_stride, 1.0f, dva, HD);
+  if (dka)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE, qa,
+                (int)s->q_stride, 1.0f, dka, HD);
+}
+
 /* Single pass: one task per kv head (and its grp query heads). It walks the
  * kv tiles in order; per visible (query tile, kv tile) pair S, P, dP and dS
  * are computed once and give dv and dk (tile accumulators, stored when the
@@ -319,27 +341,14 @@ static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, 
             scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
             probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
             /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q ; dq[ni, HD] += dS @ K */
-            const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
-            const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
-            float *dqa = dq ? dq + (size_t)i0 * s->q_stride + (size_t)h * HD : NULL;
-            if (fast) {
-              if (dv) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
-              if (dk) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
-              if (dq) skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
-              continue;
-            }
-            if (dv)
-              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
-                          dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
-                          dva, HD);
-            if (dk)
-              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE,
-                          q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride, 1.0f,
-                          dka, HD);
-            if (dq)
+            kv_tile_accum(dk ? dka : NULL, dv ? dva : NULL, tb, fast, dout, q, s, h, i0, ni, nj);
+            if (!dq) continue;
+            float *dqa = dq + (size_t)i0 * s->q_stride + (size_t)h * HD;
+            if (fast)
+              skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+            else
               cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
-                          k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 1.0f,
-                          dq + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride);
+                          kb, (int)s->k_stride, 1.0f, dqa, (int)s->q_stride);
           }
         kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
       }
@@ -381,19 +390,7 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
               if (skip) continue;
               scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
               probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
-              const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
-              const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
-              if (fast) {
-                skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
-                skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
-                continue;
-              }
-              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE,
-                          dout + (size_t)i0 * s->o_stride + (size_t)h * HD, (int)s->o_stride, 1.0f,
-                          dva, HD);
-              cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE,
-                          q + (size_t)i0 * s->q_stride + (size_t)h * HD, (int)s->q_stride, 1.0f,
-                          dka, HD);
+              kv_tile_accum(dka, dva, tb, fast, dout, q, s, h, i0, ni, nj);
             }
           kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
         }

@@ -10,19 +10,28 @@
 
 /* ---- attention plan ----------------------------------------------------- */
 
+/* Repeat i of call a: its shape (documents advanced) and first query and
+ * key rows. */
+static skl_attn_shape call_rep(const skl_attn_call *a, int i, size_t *qr, size_t *kr) {
+  skl_attn_shape s = a->s;
+  size_t d = (size_t)i * a->stride;
+  *qr = (size_t)a->q0 + d;
+  *kr = (size_t)a->k0 + d;
+  if (s.q_doc) {
+    s.q_doc += d;
+    s.k_doc += d;
+  }
+  return s;
+}
+
 void skl_attn_plan_forward(const skl_attn_plan *p, float *att, float *lse, const float *q,
                            const float *k, const float *v) {
   for (int c = 0; c < p->n; c++) {
     const skl_attn_call *a = &p->call[c];
     SKL_ASSERT(!a->merge || a->reps == 1);
-    skl_attn_shape s = a->s;
-    size_t QD = s.q_stride, KD = s.k_stride, NH = s.NH;
+    size_t QD = a->s.q_stride, KD = a->s.k_stride, NH = a->s.NH, qr, kr;
     for (int i = 0; i < a->reps; i++) {
-      size_t qr = (size_t)a->q0 + (size_t)i * a->stride, kr = (size_t)a->k0 + (size_t)i * a->stride;
-      if (a->s.q_doc) {
-        s.q_doc = a->s.q_doc + (size_t)i * a->stride;
-        s.k_doc = a->s.k_doc + (size_t)i * a->stride;
-      }
+      skl_attn_shape s = call_rep(a, i, &qr, &kr);
       if (!a->merge) {
         skl_attn_forward(att + qr * QD, lse + qr * NH, q + qr * QD, k + kr * KD, v + kr * KD, &s);
         continue;
@@ -39,14 +48,9 @@ void skl_attn_plan_backward(const skl_attn_plan *p, float *dq, float *dk, float 
   /* calls in reverse: the same accumulation order as the forward unrolled */
   for (int c = p->n - 1; c >= 0; c--) {
     const skl_attn_call *a = &p->call[c];
-    skl_attn_shape s = a->s;
-    size_t QD = s.q_stride, KD = s.k_stride, NH = s.NH;
+    size_t QD = a->s.q_stride, KD = a->s.k_stride, NH = a->s.NH, qr, kr;
     for (int i = 0; i < a->reps; i++) {
-      size_t qr = (size_t)a->q0 + (size_t)i * a->stride, kr = (size_t)a->k0 + (size_t)i * a->stride;
-      if (a->s.q_doc) {
-        s.q_doc = a->s.q_doc + (size_t)i * a->stride;
-        s.k_doc = a->s.k_doc + (size_t)i * a->stride;
-      }
+      skl_attn_shape s = call_rep(a, i, &qr, &kr);
       skl_attn_backward(dq + qr * QD, dk + kr * KD, dv + kr * KD, datt + qr * QD, q + qr * QD,
                         k + kr * KD, v + kr * KD, att + qr * QD, lse + qr * NH, &s, scratch);
     }
