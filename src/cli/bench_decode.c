@@ -83,7 +83,7 @@ static double median(double *v, int n) {
 
 /* --speculative K: plain and speculative generation of the same request,
  * alternated `repeat` times on the same model; medians and spread. */
-static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat, bool fast) {
+static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat) {
   skl_error err = {0};
   skl_mtp_heads h;
   memset(&h, 0, sizeof h);
@@ -106,7 +106,6 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
     code = skl_cli_fail("bench decode", err.msg);
     goto out;
   }
-  skl_spec_set_fast_verify(sp, fast);
   for (int r = 0; r < repeat; r++) {
     skl_gen_output_free(&a);
     skl_gen_output_free(&b);
@@ -177,7 +176,6 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
   skl_benchjson_num(&j, "prefill_s", prefill_s[1] / repeat);
   skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
   skl_benchjson_num(&j, "temperature", rq->sample.temperature);
-  skl_benchjson_bool(&j, "fast_verify", fast);
   if (rq->sample.temperature == 0) skl_benchjson_bool(&j, "identical", identical);
   skl_benchjson_int(&j, "batch", B);
   skl_benchjson_int(&j, "prompt_len", P);
@@ -249,13 +247,13 @@ static int bench_verify(skl_model *m, const skl_gen_request *rq, int rows, int r
   skl_benchjson_num(&j, "step_1_ms", ms[0]);
   skl_benchjson_num(&j, "step_batch_ms", ms[1]);
   skl_benchjson_num(&j, "verify_ms", ms[2]);
-  skl_benchjson_num(&j, "verify_fast_ms", ms[3]);
+  skl_benchjson_num(&j, "verify_prefill_kernels_ms", ms[3]);
   skl_benchjson_num(&j, "verify_batch_ms", ms[4]);
-  skl_benchjson_num(&j, "verify_batch_fast_ms", ms[5]);
+  skl_benchjson_num(&j, "verify_batch_prefill_kernels_ms", ms[5]);
   skl_benchjson_num(&j, "verify_vs_step", ms[0] > 0 ? ms[2] / ms[0] : 0);
   skl_benchjson_num(&j, "ratio", ms[2] > 0 ? ms[3] / ms[2] : 0);
   skl_benchjson_num(&j, "batch_ratio", ms[4] > 0 ? ms[5] / ms[4] : 0);
-  skl_benchjson_str(&j, "peer", "fast-verify (prefill kernels)");
+  skl_benchjson_str(&j, "peer", "prefill-kernels");
   skl_benchjson_int(&j, "rows", rows);
   skl_benchjson_int(&j, "batch", B);
   skl_benchjson_int(&j, "prompt_len", P);
@@ -284,7 +282,7 @@ int skl_bench_decode(int argc, char **argv) {
   int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3,
           verify_rows = 0;
   double temperature = 1.0;
-  bool shared = false, peer = false, fast_verify = false;
+  bool shared = false, peer = false;
   const skl_arg_opt opts[] = {
       {"model-config", 'm', SKL_ARG_STR, &cfg_path, "CONFIG", "configs/model/NAME.yaml or a config.json (or a folder with one): random weights"},
       {"model", 0, SKL_ARG_STR, &dir, "DIR", "Hugging Face model folder: real weights"},
@@ -301,12 +299,9 @@ int skl_bench_decode(int argc, char **argv) {
        "plain decoding of the same request in the same run"},
       {"repeat", 0, SKL_ARG_INT, &repeat, "N", "with --speculative: alternate plain and speculative runs N times "
        "(default 3; medians and the speedup's spread)"},
-      {"fast-verify", 0, SKL_ARG_FLAG, &fast_verify, NULL,
-       "with --speculative: verify with the prefill kernels (sgemm, cost nearly flat in K+1) instead of the "
-       "step kernels (bit-exact to plain decoding)"},
       {"verify-rows", 0, SKL_ARG_INT, &verify_rows, "N",
        "time the verify forward alone: 1 step row, N rows of one slot, N rows of each of -B slots, exact (step "
-       "kernels) vs fast (prefill kernels), medians over --repeat calls"},
+       "kernels) vs the prefill kernels (sgemm, tiled attention; the peer), medians over --repeat calls"},
       {"prompt", 0, SKL_ARG_STR, &prompt_arg, "TEXT|@FILE",
        "prompt text (with --model: its tokenizer), cut to its last --prompt-len tokens; default random ids"},
   };
@@ -380,7 +375,7 @@ int skl_bench_decode(int argc, char **argv) {
     return code;
   }
   if (speculative) {
-    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, fast_verify);
+    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat);
     free(prompt);
     skl_model_free(&m);
     return code;

@@ -35,7 +35,6 @@ struct skl_spec {
   size_t attn_work_floats;
   skl_spec_draft_fn observe;
   void *observe_ctx;
-  bool fast_verify;   /* verify with the prefill kernels (not bit-exact to plain steps) */
 };
 
 /* ---- stats ---------------------------------------------------------------- */
@@ -94,8 +93,6 @@ void skl_spec_free(skl_spec *s) {
   free(s->attn_work);
   free(s);
 }
-
-void skl_spec_set_fast_verify(skl_spec *s, bool fast) { s->fast_verify = fast; }
 
 void skl_spec_set_observer(skl_spec *s, skl_spec_draft_fn fn, void *ctx) {
   s->observe = fn;
@@ -604,7 +601,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
       for (int k = 0; k <= q->kd; k++) vtok[nt + k] = q->draft[k];
       nt += cnt[a];
     }
-    if ((rc = skl_decoder_verify(s->d, na, act, cnt, vtok, !s->fast_verify, logits, vhid, err))) goto done;
+    if ((rc = skl_decoder_verify(s->d, na, act, cnt, vtok, true, logits, vhid, err))) goto done;
     double tc = skl_time_now();
     st.draft_s += tb - ta;
     st.verify_s += tc - tb;

@@ -69,12 +69,6 @@ skl_status skl_spec_load_heads(skl_mtp_heads *h, const char *dir, const skl_mode
 skl_status skl_spec_init(skl_spec **s, skl_decoder *d, const skl_mtp_heads *h, int K, skl_error *err);
 void skl_spec_free(skl_spec *s); /* NULL ok */
 
-/* Verify with the prefill kernels (sgemm; cost nearly flat in the K+1 rows)
- * instead of the default step kernels (bit-exact to plain decoding, cost
- * growing with the rows). Sampling stays exact in distribution; greedy
- * output may differ from plain where two logits tie to rounding. */
-void skl_spec_set_fast_verify(skl_spec *s, bool fast);
-
 /* Observer of every draft (tests): sequence index, head k, position n of
  * the last settled token t_n (the draft is for position n + k), the drafted
  * id and head k's logits [V]. NULL: none. */
