@@ -273,13 +273,11 @@ skl_status skl_acts_init(skl_acts *a, const skl_model_config *cfg, int B, int T,
   if (B <= 0 || T <= 0)
     return skl_error_set(err, SKL_ERR_RANGE, "activations: batch %d x %d must be positive", B, T);
   size_t n = skl_acts_floats(cfg, B, T, recompute);
-  a->mem = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);
-  if (!a->mem)
+  float *mem = aligned_alloc(64, ((n * sizeof(float)) + 63) & ~(size_t)63);
+  if (!mem)
     return skl_error_set(err, SKL_ERR_NOMEM,
                          "activations: cannot allocate %.1f MiB for B=%d T=%d%s", n * 4.0 / (1 << 20),
                          B, T, recompute ? "" : " (try activation recomputation)");
-  a->n_floats = n;
-  float *mem = a->mem;
   acts_slice(cfg, B, T, recompute, mem, a);
   a->mem = mem;
   a->n_floats = n;
