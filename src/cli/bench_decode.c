@@ -130,6 +130,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
       tot.accepted[k] += st.accepted[k];
     }
     tot.rounds += st.rounds;
+    tot.verify_calls += st.verify_calls;
     tot.accepted_total += st.accepted_total;
     tot.emitted += st.emitted;
     if (rq->sample.temperature == 0)
@@ -172,7 +173,17 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
   skl_benchjson_num(&j, "draft_ms_per_token", gen_spec > B * repeat ? 1e3 * draft_s / (double)(gen_spec - (int64_t)B * repeat) : 0);
   skl_benchjson_num(&j, "verify_ms_per_token", gen_spec > B * repeat ? 1e3 * verify_s / (double)(gen_spec - (int64_t)B * repeat) : 0);
   skl_benchjson_num(&j, "other_ms_per_token", gen_spec > B * repeat ? 1e3 * (spec_decode_s - draft_s - verify_s) / (double)(gen_spec - (int64_t)B * repeat) : 0);
-  skl_benchjson_num(&j, "baseline_ms_per_token", dbase > 0 ? 1e3 / dbase * B : 0);
+  skl_benchjson_num(&j, "baseline_ms_per_token", dbase > 0 ? 1e3 / dbase : 0);
+  /* per round of the batch (one draft pass + one verify forward) against one
+   * plain step of the batch: speculation pays when a round yields more tokens
+   * per sequence than (draft + verify) / step */
+  double calls = tot.verify_calls > 0 ? (double)tot.verify_calls : 1, step_ms = dbase > 0 ? 1e3 / dbase * B : 0;
+  double round_ms = 1e3 * (draft_s + verify_s) / calls;
+  skl_benchjson_num(&j, "draft_ms_per_round", 1e3 * draft_s / calls);
+  skl_benchjson_num(&j, "verify_ms_per_round", 1e3 * verify_s / calls);
+  skl_benchjson_num(&j, "baseline_ms_per_step", step_ms);
+  skl_benchjson_num(&j, "break_even_tokens_per_round", step_ms > 0 ? round_ms / step_ms : 0);
+  skl_benchjson_num(&j, "tokens_per_round_for_1_8x", step_ms > 0 ? 1.8 * round_ms / step_ms : 0);
   skl_benchjson_num(&j, "prefill_s", prefill_s[1] / repeat);
   skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
   skl_benchjson_num(&j, "temperature", rq->sample.temperature);

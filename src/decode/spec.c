@@ -605,6 +605,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
     double tc = skl_time_now();
     st.draft_s += tb - ta;
     st.verify_s += tc - tb;
+    st.verify_calls++;
     /* accept / reject per sequence (independent: own RNG, own rows) */
     for (int a = 0, row = 0; a < na; row += cnt[a], a++) {
       int i = act[a];

@@ -43,6 +43,7 @@ typedef struct {
   int64_t accepted[SKL_MTP_MAX_HEADS];   /* drafts of head k accepted */
   int64_t accepted_total;                /* sum over heads */
   int64_t emitted;                       /* tokens emitted by rounds (accepted + one each) */
+  int64_t verify_calls;                  /* batched verify forwards (one per round of the batch) */
   double draft_s, verify_s;              /* wall seconds in the heads / the main verify forward */
 } skl_spec_stats;
 
