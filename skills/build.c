@@ -61,9 +61,15 @@ int skill_in_half(const char *q, int half) {
 }
 
 void skill_value_spec(skl_rng *rng, int split_half, skill_anchor *a, const double *avoid, int n_avoid) {
+  skill_value_spec_forms(rng, split_half, 1, a, avoid, n_avoid);
+}
+
+void skill_value_spec_forms(skl_rng *rng, int split_half, int computed, skill_anchor *a, const double *avoid,
+                            int n_avoid) {
   for (int tries = 0;; tries++) {
     double v;
     int form = (int)skl_rng_below(rng, 4);
+    if (!computed) form = 0; /* same draws either way: only the form changes */
     if (form == 0) {
       v = (double)skl_rng_range(rng, 10, 9999);
       snprintf(a->question, sizeof a->question, "%d", (int)v);

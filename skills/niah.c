@@ -30,10 +30,11 @@ skl_status skill_build_niah(const skill_knobs *k, skl_rng *rng, skill_blueprint 
     int idx;
     if ((st = skill_bp_new_anchor(bp, kind, rng, &idx, err))) return st;
   }
-  skill_value_spec(rng, k->split_half, &bp->anchors[target], NULL, 0);
+  /* reasoning 0: literal values; 1 (default): also arithmetic and min/max */
+  skill_value_spec_forms(rng, k->split_half, k->reasoning, &bp->anchors[target], NULL, 0);
   double avoid = bp->anchors[target].value.num;
   for (int i = 0; i < A; i++) {
-    if (i != target) skill_value_spec(rng, k->split_half, &bp->anchors[i], &avoid, 1);
+    if (i != target) skill_value_spec_forms(rng, k->split_half, k->reasoning, &bp->anchors[i], &avoid, 1);
   }
   for (int i = 0; i < A; i++) {
     int doc;
@@ -49,6 +50,7 @@ skl_status skill_build_niah(const skill_knobs *k, skl_rng *rng, skill_blueprint 
   const skill_anchor *t = &bp->anchors[target];
   snprintf(bp->question, sizeof bp->question, "What is the value of entry %s?", t->name);
   snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d))", target);
-  snprintf(bp->difficulty, sizeof bp->difficulty, "docs=%d anchors=%d depth=%.2f", D, A, g);
+  snprintf(bp->difficulty, sizeof bp->difficulty, "docs=%d anchors=%d depth=%.2f%s", D, A, g,
+           k->reasoning ? "" : " literal");
   return skill_bp_intend_number(bp, t->value.num, err);
 }

@@ -35,8 +35,8 @@ typedef struct {
 static const entry SKILLS[] = {
     {{"niah", "foundational retrieval",
       "find one entry anywhere in a long text and answer the question attached to it", SKILL_ANSWER_NUMBER,
-      {4, 8, 0, -1, 1, 1, 0}, {1, 1, 0, -1, 1, 1, 0}, {64, 200, 1, 1, 1, 1, 0},
-      SKILL_KNOB_DOCS | SKILL_KNOB_ANCHORS | SKILL_KNOB_DEPTH, 520, skill_build_niah},
+      {4, 8, 0, -1, 1, 1, 0}, {1, 1, 0, -1, 1, 0, 0}, {64, 200, 1, 1, 1, 1, 0},
+      SKILL_KNOB_DOCS | SKILL_KNOB_ANCHORS | SKILL_KNOB_DEPTH | SKILL_KNOB_REASONING, 520, skill_build_niah},
      NULL},
     {{"anti_interference", "robustness to noise",
       "pick the right entry among look-alike names, or the named occurrence among conflicting ones",

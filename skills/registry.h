@@ -26,7 +26,7 @@ typedef struct {
   double similarity; /* distractor similarity in [0,1]: share of look-alike distractors */
   double depth;      /* needle depth in [0,1] over the whole context; -1 = random */
   int hops;          /* hops (multi_hop) or operands (multi_source, calc_reason) */
-  int reasoning;     /* reasoning depth: steps (multi_source), conditions (calc_reason) */
+  int reasoning;     /* reasoning depth: steps (multi_source), conditions (calc_reason); niah: 0 = literal values only */
   int split_half;    /* not a difficulty knob: 0 any; 1 or 2 draws every embedded question from
                         that half of the question space (synth: train 1, test 2), so the splits
                         share no embedded question */

@@ -31,6 +31,10 @@ skl_status skill_bp_lookalike_anchor(skill_blueprint *bp, int of, skl_rng *rng, 
  * anchors[a].question and the answer in anchors[a].value. avoid (may be NULL, n_avoid
  * values) lists answers the value must differ from. */
 void skill_value_spec(skl_rng *rng, int split_half, skill_anchor *a, const double *avoid, int n_avoid);
+/* The same with computed = 0: literal values only (the number itself, never
+ * "the result of ..." or "the largest of ..."), for the easiest retrieval. */
+void skill_value_spec_forms(skl_rng *rng, int split_half, int computed, skill_anchor *a, const double *avoid,
+                            int n_avoid);
 /* 1 when question text q lies in split half `half` (0: any half matches). */
 int skill_in_half(const char *q, int half);
 

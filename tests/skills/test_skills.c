@@ -587,6 +587,30 @@ static void test_anchors_and_blueprint(void) {
   CHECK(bp.anchors == NULL);
 }
 
+/* niah's reasoning knob: 0 states every value literally (the question is the
+ * number itself), 1 (default) also uses arithmetic and min/max statements. */
+static void test_niah_literal(void) {
+  const skill_def *d = skill_find("niah");
+  int computed[2] = {0, 0};
+  for (int lit = 0; lit < 2; lit++)
+    for (int seed = 1; seed <= 60; seed++) {
+      skill_knobs k = d->defaults;
+      k.anchors = 3;
+      k.reasoning = lit ? 0 : 1;
+      skl_rng r;
+      skl_rng_seed(&r, (uint64_t)seed);
+      skill_blueprint bp;
+      skl_error err = {0};
+      CHECK_MSG(skill_build(d, &k, &r, &bp, &err) == SKL_OK, "%s", err.msg);
+      for (int i = 0; i < bp.n_anchors; i++)
+        computed[lit] += strcmp(bp.anchors[i].question, bp.anchors[i].value.str) != 0;
+      CHECK(!lit || strstr(bp.difficulty, "literal"));
+      skill_blueprint_free(&bp);
+    }
+  CHECK_MSG(computed[0] > 60, "default niah: %d computed values in 180", computed[0]);
+  CHECK_MSG(computed[1] == 0, "niah reasoning 0: %d computed values", computed[1]);
+}
+
 int main(int argc, char **argv) {
   /* unit: 400 samples per skill at moderate knobs; slow (argument "wide"): the
    * whole knob ranges, 1000 samples per skill with SKL_SLOW_SIZE=small, else 20000 */
@@ -600,6 +624,7 @@ int main(int argc, char **argv) {
   test_registry();
   test_anchors_and_blueprint();
   test_determinism();
+  test_niah_literal();
   test_generators(samples);
   return test_report();
 }
