@@ -282,38 +282,63 @@ static void kv_tile_store(float *dk, float *dv, const float *dka, const float *d
   }
 }
 
-/* The kv tile's accumulators from a (query tile, kv tile) pair whose P and
- * dS are in tb: dva[nj, HD] += P^T @ dO, dka[nj, HD] += dS^T @ Q over query
- * rows i0.. of head h (tile kernels when fast, else sgemm); a NULL
- * accumulator is skipped. */
-static void kv_tile_accum(float *dka, float *dva, const tile_buf *tb, bool fast, const float *dout,
-                          const float *q, const skl_attn_shape *s, int h, int i0, int ni, int nj) {
-  int HD = s->HD;
-  const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
-  const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+/* One kv tile (kv head kh, key rows j0..j0+nj-1) with thread buffer tb:
+ * for every visible (query head of kh, query tile) pair, S, P, dP and dS
+ * once, then dv += P^T @ dO and dk += dS^T @ Q (tile accumulators, stored
+ * at the end) and, when dq != NULL, dq[ni, HD] += dS @ K straight into the
+ * query rows (only this kv head's task writes them). */
+static void bwd_kv_tile(tile_buf *tb, bool fast, float *dq, float *dk, float *dv, const float *dout,
+                        const float *q, const float *k, const float *v, const float *lse,
+                        const float *D, const skl_attn_shape *s, int kh, int j0, int nj) {
+  int Tq = s->Tq, HD = s->HD, grp = s->NH / s->NKV;
+  float *dka = dk ? tb->acc : NULL, *dva = dv ? tb->acc2 : NULL; /* [nj, HD] */
+  if (dka) memset(dka, 0, sizeof(float) * nj * HD);
+  if (dva) memset(dva, 0, sizeof(float) * nj * HD);
+  const float *kb = k + (size_t)j0 * s->k_stride + (size_t)kh * HD;
+  const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
   if (fast) {
-    if (dva) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
-    if (dka) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
-    return;
+    skl_attn_tile_transpose(tb->Kt, kb, s->k_stride, nj, HD);
+    skl_attn_tile_transpose(tb->Vt, vb, s->v_stride, nj, HD);
   }
-  if (dva)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE, da,
-                (int)s->o_stride, 1.0f, dva, HD);
-  if (dka)
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE, qa,
-                (int)s->q_stride, 1.0f, dka, HD);
+  int ifirst = imax(0, s->k_off + j0 - s->q_off);
+  for (int h = kh * grp; h < (kh + 1) * grp; h++)
+    for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
+      int ni = imin(TILE, Tq - i0);
+      bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+      if (skip) continue;
+      scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
+      probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
+      const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+      const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
+      float *dqa = dq ? dq + (size_t)i0 * s->q_stride + (size_t)h * HD : NULL;
+      if (fast) {
+        if (dva) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
+        if (dka) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
+        if (dqa) skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+        continue;
+      }
+      if (dva)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->S, TILE, da,
+                    (int)s->o_stride, 1.0f, dva, HD);
+      if (dka)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nj, HD, ni, 1.0f, tb->dP, TILE, qa,
+                    (int)s->q_stride, 1.0f, dka, HD);
+      if (dqa)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE, kb,
+                    (int)s->k_stride, 1.0f, dqa, (int)s->q_stride);
+    }
+  kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
 }
 
 /* Single pass: one task per kv head (and its grp query heads). It walks the
  * kv tiles in order; per visible (query tile, kv tile) pair S, P, dP and dS
- * are computed once and give dv and dk (tile accumulators, stored when the
- * kv tile is done) and dq (added straight into dq rows of the task's own
- * query heads: no other task writes them). Every sum runs in an order fixed
- * by the shape, so results do not depend on the thread count. */
+ * are computed once and give dv, dk and dq (bwd_kv_tile). Every sum runs in
+ * an order fixed by the shape, so results do not depend on the thread
+ * count. */
 static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, const float *q,
                             const float *k, const float *v, const float *lse, const float *D,
                             const skl_attn_shape *s) {
-  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD, grp = NH / NKV;
+  int Tq = s->Tq, Tk = s->Tk, NH = s->NH, NKV = s->NKV, HD = s->HD;
   int nkt = (Tk + TILE - 1) / TILE;
 #pragma omp parallel if (SKL_PAR((size_t)Tq * Tk * NH * HD / 64))
   {
@@ -321,37 +346,9 @@ static void bwd_single_pass(float *dq, float *dk, float *dv, const float *dout, 
     tile_buf *tb = tile_get(s, &owned);
 #pragma omp for schedule(dynamic, 1)
     for (int kh = 0; kh < NKV; kh++)
-      for (int kt = 0; kt < nkt; kt++) {
-        int j0 = kt * TILE, nj = imin(TILE, Tk - j0);
-        float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
-        if (dk) memset(dka, 0, sizeof(float) * nj * HD);
-        if (dv) memset(dva, 0, sizeof(float) * nj * HD);
-        const float *kb = k + (size_t)j0 * s->k_stride + (size_t)kh * HD;
-        const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
-        if (fast) {
-          skl_attn_tile_transpose(tb->Kt, kb, s->k_stride, nj, HD);
-          skl_attn_tile_transpose(tb->Vt, vb, s->v_stride, nj, HD);
-        }
-        int ifirst = imax(0, s->k_off + j0 - s->q_off);
-        for (int h = kh * grp; h < (kh + 1) * grp; h++)
-          for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
-            int ni = imin(TILE, Tq - i0);
-            bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
-            if (skip) continue;
-            scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
-            probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
-            /* dv[nj, HD] += P^T @ dO ; dk[nj, HD] += dS^T @ Q ; dq[ni, HD] += dS @ K */
-            kv_tile_accum(dk ? dka : NULL, dv ? dva : NULL, tb, fast, dout, q, s, h, i0, ni, nj);
-            if (!dq) continue;
-            float *dqa = dq + (size_t)i0 * s->q_stride + (size_t)h * HD;
-            if (fast)
-              skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
-            else
-              cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,
-                          kb, (int)s->k_stride, 1.0f, dqa, (int)s->q_stride);
-          }
-        kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
-      }
+      for (int kt = 0; kt < nkt; kt++)
+        bwd_kv_tile(tb, fast, dq, dk, dv, dout, q, k, v, lse, D, s, kh, kt * TILE,
+                    imin(TILE, Tk - kt * TILE));
     if (owned) free(tb);
   }
 }
@@ -371,29 +368,9 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
       tile_buf *tb = tile_get(s, &owned);
 #pragma omp for collapse(2) schedule(dynamic, 1)
       for (int kh = 0; kh < NKV; kh++)
-        for (int kt = 0; kt < nkt; kt++) {
-          int j0 = kt * TILE, nj = imin(TILE, Tk - j0);
-          float *dka = tb->acc, *dva = tb->acc2; /* [nj, HD] */
-          memset(dka, 0, sizeof(float) * nj * HD);
-          memset(dva, 0, sizeof(float) * nj * HD);
-          if (fast) {
-            skl_attn_tile_transpose(tb->Kt, k + (size_t)j0 * s->k_stride + (size_t)kh * HD,
-                                    s->k_stride, nj, HD);
-            skl_attn_tile_transpose(tb->Vt, v + (size_t)j0 * s->v_stride + (size_t)kh * HD,
-                                    s->v_stride, nj, HD);
-          }
-          int ifirst = imax(0, s->k_off + j0 - s->q_off);
-          for (int h = kh * grp; h < (kh + 1) * grp; h++)
-            for (int i0 = (ifirst / TILE) * TILE; i0 < Tq; i0 += TILE) {
-              int ni = imin(TILE, Tq - i0);
-              bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
-              if (skip) continue;
-              scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
-              probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
-              kv_tile_accum(dka, dva, tb, fast, dout, q, s, h, i0, ni, nj);
-            }
-          kv_tile_store(dk, dv, dka, dva, s, kh, j0, nj);
-        }
+        for (int kt = 0; kt < nkt; kt++)
+          bwd_kv_tile(tb, fast, NULL, dk, dv, dout, q, k, v, lse, D, s, kh, kt * TILE,
+                      imin(TILE, Tk - kt * TILE));
       if (owned) free(tb);
     }
   }
