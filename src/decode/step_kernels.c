@@ -164,15 +164,48 @@ static inline __attribute__((always_inline)) void attend_block(const int HD, con
 
 /* All queries, block-major: a block of K/V is read once (then from L1) for
  * every query. */
+#define PACK_HD 128 /* head dims up to this pack a block shared by several queries */
+
 static inline __attribute__((always_inline)) void attend_all(const int HD, const float *k, const float *v,
                                                              size_t stride, float scale, skl_step_query *qs, int nq,
                                                              int tmax) {
-  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK)
+  float kpack[SKL_STEP_ATT_BLOCK * PACK_HD] __attribute__((aligned(64)));
+  float vpack[SKL_STEP_ATT_BLOCK * PACK_HD] __attribute__((aligned(64)));
+  bool pack = nq > 1 && HD <= PACK_HD;
+  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK) {
+    /* the next block's K/V rows (strided: one head's HD floats per row) are
+     * fetched while this block is worked on */
+    int n1 = tmax - j0 - SKL_STEP_ATT_BLOCK < SKL_STEP_ATT_BLOCK ? tmax - j0 - SKL_STEP_ATT_BLOCK : SKL_STEP_ATT_BLOCK;
+    for (int j = 0; j < n1; j++)
+      for (int e = 0; e < HD; e += 16) {
+        _mm_prefetch((const char *)(k + (size_t)(j0 + SKL_STEP_ATT_BLOCK + j) * stride + e), _MM_HINT_T0);
+        _mm_prefetch((const char *)(v + (size_t)(j0 + SKL_STEP_ATT_BLOCK + j) * stride + e), _MM_HINT_T0);
+      }
+    /* Several queries re-read the block: pack it first. One head's rows of
+     * the cache are a K/V row stride apart (a power of two of bytes, often),
+     * so they crowd a few L1 sets and would come from L2 for every query;
+     * packed they stay in L1. Same values in the same order: the arithmetic
+     * is the unpacked one. */
+    const float *kb = k, *vb = v;
+    size_t sb = stride;
+    int base = j0;
+    if (pack) {
+      int nb = tmax - j0 < SKL_STEP_ATT_BLOCK ? tmax - j0 : SKL_STEP_ATT_BLOCK;
+      for (int j = 0; j < nb; j++) {
+        memcpy(kpack + (size_t)j * HD, k + (size_t)(j0 + j) * stride, sizeof(float) * (size_t)HD);
+        memcpy(vpack + (size_t)j * HD, v + (size_t)(j0 + j) * stride, sizeof(float) * (size_t)HD);
+      }
+      kb = kpack;
+      vb = vpack;
+      sb = (size_t)HD;
+      base = 0;
+    }
     for (int i = 0; i < nq; i++) {
       if (qs[i].tk <= j0) continue;
       int j1 = qs[i].tk < j0 + SKL_STEP_ATT_BLOCK ? qs[i].tk : j0 + SKL_STEP_ATT_BLOCK;
-      attend_block(HD, k, v, stride, scale, &qs[i], j0, j1);
+      attend_block(HD, kb, vb, sb, scale, &qs[i], base, j1 - j0 + base);
     }
+  }
 }
 
 static void attend_dispatch(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
