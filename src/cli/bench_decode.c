@@ -83,7 +83,7 @@ static double median(double *v, int n) {
 
 /* --speculative K: plain and speculative generation of the same request,
  * alternated `repeat` times on the same model; medians and spread. */
-static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat) {
+static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat, int window) {
   skl_error err = {0};
   skl_mtp_heads h;
   memset(&h, 0, sizeof h);
@@ -106,6 +106,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
     code = skl_cli_fail("bench decode", err.msg);
     goto out;
   }
+  if (window >= 0) skl_spec_set_window(sp, window);
   for (int r = 0; r < repeat; r++) {
     skl_gen_output_free(&a);
     skl_gen_output_free(&b);
@@ -187,6 +188,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
   skl_benchjson_num(&j, "prefill_s", prefill_s[1] / repeat);
   skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
   skl_benchjson_num(&j, "temperature", rq->sample.temperature);
+  skl_benchjson_int(&j, "draft_window", window >= 0 ? window : SKL_SPEC_WINDOW_DEFAULT);
   if (rq->sample.temperature == 0) skl_benchjson_bool(&j, "identical", identical);
   skl_benchjson_int(&j, "batch", B);
   skl_benchjson_int(&j, "prompt_len", P);
@@ -291,7 +293,7 @@ out:
 int skl_bench_decode(int argc, char **argv) {
   const char *cfg_path = NULL, *dir = NULL, *prompt_arg = NULL;
   int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3,
-          verify_rows = 0;
+          verify_rows = 0, draft_window = -1;
   double temperature = 1.0;
   bool shared = false, peer = false;
   const skl_arg_opt opts[] = {
@@ -310,6 +312,9 @@ int skl_bench_decode(int argc, char **argv) {
        "plain decoding of the same request in the same run"},
       {"repeat", 0, SKL_ARG_INT, &repeat, "N", "with --speculative: alternate plain and speculative runs N times "
        "(default 3; medians and the speedup's spread)"},
+      {"draft-window", 0, SKL_ARG_INT, &draft_window, "N",
+       "with --speculative: the heads attend (and are prefilled over) at most the last N prompt rows (default "
+       "128; 0: all); drafts only, the output does not change"},
       {"verify-rows", 0, SKL_ARG_INT, &verify_rows, "N",
        "time the verify forward alone: 1 step row, N rows of one slot, N rows of each of -B slots, exact (step "
        "kernels) vs the prefill kernels (sgemm, tiled attention; the peer), medians over --repeat calls"},
@@ -386,7 +391,7 @@ int skl_bench_decode(int argc, char **argv) {
     return code;
   }
   if (speculative) {
-    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat);
+    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, (int)(draft_window < 0 ? -1 : draft_window));
     free(prompt);
     skl_model_free(&m);
     return code;

@@ -29,7 +29,8 @@ struct skl_spec {
   float *lnf;         /* [n_slots, C] */
   float *cat;         /* [R, 2C] the drafts' [norm(emb), norm(h)] rows */
   skl_step_query *queries; /* [2 * R * NH] draft attention plan */
-  int *task;          /* [2 * R * NKV, 4] region, kv head, first query, queries */
+  int *task;          /* [2 * R * NKV, 5] region, kv head, first query, queries, first key row */
+  int window;         /* heads attend at most this many prompt rows back (0: all) */
   char *mark;         /* [R] */
   float *attn_work;
   size_t attn_work_floats;
@@ -94,6 +95,8 @@ void skl_spec_free(skl_spec *s) {
   free(s);
 }
 
+void skl_spec_set_window(skl_spec *s, int window) { s->window = window > 0 ? window : 0; }
+
 void skl_spec_set_observer(skl_spec *s, skl_spec_draft_fn fn, void *ctx) {
   s->observe = fn;
   s->observe_ctx = ctx;
@@ -135,6 +138,7 @@ skl_status skl_spec_init(skl_spec **out, skl_decoder *d, const skl_mtp_heads *h,
   s->n_prefix = dkv->n_prefix;
   s->P_max = dkv->P_max;
   s->W = K + 3;
+  s->window = SKL_SPEC_WINDOW_DEFAULT;
   s->R = s->n_slots * (K + 1) > 128 ? s->n_slots * (K + 1) : 128;
   skl_model_config kc = *mc;
   kc.n_layers = K;
@@ -159,7 +163,7 @@ skl_status skl_spec_init(skl_spec **out, skl_decoder *d, const skl_mtp_heads *h,
   s->lnf = malloc(sizeof(float) * (size_t)s->n_slots * C);
   s->cat = malloc(sizeof(float) * R * 2 * C);
   s->queries = malloc(sizeof *s->queries * 2 * R * (size_t)s->NH);
-  s->task = malloc(sizeof *s->task * 8 * R * (size_t)mc->n_kv_heads);
+  s->task = malloc(sizeof *s->task * 10 * R * (size_t)mc->n_kv_heads);
   s->mark = malloc(R);
   s->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
   s->attn_work = malloc(sizeof(float) * s->attn_work_floats);
@@ -177,9 +181,10 @@ skl_status skl_spec_init(skl_spec **out, skl_decoder *d, const skl_mtp_heads *h,
 
 /* Rows [row0, row0+n) of one head forward: positions j0..j0+n-1 of a
  * region whose rows are stored from position `base` on (local row j - base),
- * after `base` rows in region `par` (-1: none). */
+ * after `base` rows in region `par` (-1: none). The rows attend positions
+ * lo..j (lo > 0: the draft window cut the prompt's start). */
 typedef struct {
-  int region, par, base, j0, n, row0;
+  int region, par, base, j0, n, row0, lo;
 } hgroup;
 
 static float *ring_row(const skl_spec *s, int slot, int depth, int j) {
@@ -208,20 +213,21 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
     float *kc = skl_kv_cache_k(&s->kv, q->region, k - 1), *vc = skl_kv_cache_v(&s->kv, q->region, k - 1);
     memcpy(kc + (size_t)local * KD, r->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
     memcpy(vc + (size_t)local * KD, r->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    int o0 = q->lo > q->base ? q->lo - q->base : 0; /* first own row attended */
     skl_attn_shape a = sh;
     a.Tq = q->n;
-    a.Tk = local + q->n;
+    a.Tk = local + q->n - o0;
     a.q_off = q->j0;
-    a.k_off = q->base;
+    a.k_off = q->base + o0;
     float *att = r->att + (size_t)q->row0 * QD;
     const float *qr = r->q + (size_t)q->row0 * QD;
-    skl_attn_forward(att, s->lse, qr, kc, vc, &a);
-    if (q->par >= 0 && q->base > 0) {
+    skl_attn_forward(att, s->lse, qr, kc + (size_t)o0 * KD, vc + (size_t)o0 * KD, &a);
+    if (q->par >= 0 && q->base > q->lo) {
       skl_attn_shape b = a;
-      b.Tk = q->base;
-      b.k_off = 0;
-      skl_attn_forward(s->att2, s->lse2, qr, skl_kv_cache_k(&s->kv, q->par, k - 1),
-                       skl_kv_cache_v(&s->kv, q->par, k - 1), &b);
+      b.Tk = q->base - q->lo;
+      b.k_off = q->lo;
+      skl_attn_forward(s->att2, s->lse2, qr, skl_kv_cache_k(&s->kv, q->par, k - 1) + (size_t)q->lo * KD,
+                       skl_kv_cache_v(&s->kv, q->par, k - 1) + (size_t)q->lo * KD, &b);
       skl_attn_merge(att, s->lse, s->att2, s->lse2, &a);
     }
   }
@@ -280,23 +286,28 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
   for (int ph = 0; ph < 2; ph++) {
     memset(s->mark, 0, (size_t)ng);
     for (int gi = 0; gi < ng; gi++) {
-      int key = ph == 0 ? (g[gi].par >= 0 && g[gi].base > 0 ? g[gi].par : -1) : g[gi].region;
+      const hgroup *q0 = &g[gi];
+      /* phase 0: parent rows [lo, base), shared by groups of one parent and lo;
+       * phase 1: own rows from o0 = max(lo - base, 0) */
+      int key = ph == 0 ? (q0->par >= 0 && q0->base > q0->lo ? q0->par : -1) : q0->region;
       if (key < 0 || s->mark[gi]) continue;
+      int first = ph == 0 ? q0->lo : (q0->lo > q0->base ? q0->lo - q0->base : 0);
       for (int kh = 0; kh < NKV; kh++) {
-        int *t = s->task + 4 * (size_t)nt++;
+        int *t = s->task + 5 * (size_t)nt++;
         t[0] = key;
         t[1] = kh;
         t[2] = nq;
+        t[4] = first;
         for (int gj = gi; gj < ng; gj++) {
           const hgroup *q = &g[gj];
-          if (ph == 0 ? !(q->par == key && q->base > 0) : gj != gi) continue;
+          if (ph == 0 ? !(q->par == key && q->base > q->lo && q->lo == q0->lo) : gj != gi) continue;
           s->mark[gj] = 1;
           for (int i = 0; i < q->n; i++)
             for (int h = kh * grp; h < (kh + 1) * grp; h++) {
               size_t row = (size_t)q->row0 + i, sh = row * NH + h;
               s->queries[nq++] = (skl_step_query){r->q + row * QD + (size_t)h * HD, r->att + row * QD + (size_t)h * HD,
                                                   &s->lse[sh], &s->lse2[sh],
-                                                  ph == 0 ? q->base : q->j0 - q->base + i + 1};
+                                                  ph == 0 ? q->base - q->lo : q->j0 - q->base + i + 1 - first};
             }
         }
         t[3] = nq - t[2];
@@ -309,8 +320,8 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
     int t0 = ph ? ph_end[0] : 0, t1 = ph_end[ph];
 #pragma omp parallel for schedule(dynamic, 1) if (t1 - t0 > 1)
     for (int t = t0; t < t1; t++) {
-      const int *tk = s->task + 4 * (size_t)t;
-      size_t off = (size_t)tk[1] * HD;
+      const int *tk = s->task + 5 * (size_t)t;
+      size_t off = (size_t)tk[4] * KD + (size_t)tk[1] * HD;
       skl_step_attend(skl_kv_cache_k(&s->kv, tk[0], k - 1) + off, skl_kv_cache_v(&s->kv, tk[0], k - 1) + off,
                       (size_t)KD, HD, scale, s->queries + tk[2], tk[3]);
     }
@@ -330,20 +341,20 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
   skl_step_linear(s->hout, r->act, p->w_down, NULL, n, FF, C, true);
 }
 
-/* Heads 1..K over prompt rows [0, Pc) into region `region` (no parent):
+/* Heads 1..K over prompt rows [lo, Pc) into region `region` (no parent):
  * hid[P, C] holds h^0 of the prompt and is overwritten with deeper depths
  * row by row (only rows < Pc). Row j of head k reads t_{j+k} (j+k < P). */
-static void heads_prefill(skl_spec *s, int region, const int32_t *prompt, int Pc, float *hid) {
+static void heads_prefill(skl_spec *s, int region, const int32_t *prompt, int lo, int Pc, float *hid) {
   size_t C = (size_t)s->C;
   for (int k = 1; k <= s->K; k++)
-    for (int r0 = 0; r0 < Pc; r0 += s->R) {
+    for (int r0 = lo; r0 < Pc; r0 += s->R) {
       int n = Pc - r0 < s->R ? Pc - r0 : s->R;
       for (int i = 0; i < n; i++) {
         s->rtok[i] = prompt[r0 + i + k];
         s->rpos[i] = r0 + i;
       }
       memcpy(s->hprev, hid + (size_t)r0 * C, sizeof(float) * (size_t)n * C);
-      hgroup g = {region, -1, 0, r0, n, 0};
+      hgroup g = {region, -1, 0, r0, n, 0, lo};
       head_forward(s, k, &g, 1, n);
       memcpy(hid + (size_t)r0 * C, s->hout, sizeof(float) * (size_t)n * C);
     }
@@ -357,6 +368,7 @@ static void heads_prefill(skl_spec *s, int region, const int32_t *prompt, int Pc
  * < c[k-1]; rows past that hold drafts' values and are recomputed. */
 typedef struct {
   int P, Pc, base, par; /* prompt length, heads' prompt rows, rows in the heads' parent, parent region */
+  int lo;               /* first position the heads attend (the draft window) */
   const int32_t *prompt;
   int npos, gen;        /* tokens fed, tokens generated */
   int32_t last;
@@ -416,6 +428,7 @@ static skl_status check_request(const skl_spec *s, const skl_gen_request *rq, sk
 static skl_status prefill_prompt(skl_spec *s, const skl_gen_request *rq, int p, seq_t *sq, float *logits, float *hid,
                                  skl_gen_output *out, skl_error *err) {
   int G = rq->group, P = rq->prompt_lens[p], Pc = P > s->K ? P - s->K : 0;
+  int lo = s->window > 0 && Pc > s->window ? Pc - s->window : 0;
   const int32_t *prompt = rq->prompts[p];
   size_t V = (size_t)s->V, C = (size_t)s->C, KD = (size_t)s->KD;
   skl_status st;
@@ -440,17 +453,20 @@ static skl_status prefill_prompt(skl_spec *s, const skl_gen_request *rq, int p, 
   for (int g = 0; g < G; g++)
     for (int j = Pc; j < P; j++) memcpy(ring_row(s, p * G + g, 0, j), hid + (size_t)j * C, sizeof(float) * C);
   int region = rq->shared_prefix ? s->n_slots + p : p * G;
-  heads_prefill(s, region, prompt, Pc, hid);
+  heads_prefill(s, region, prompt, lo, Pc, hid);
   if (!rq->shared_prefix) /* the other slots of the group get the same rows */
     for (int g = 1; g < G; g++)
       for (int k = 0; k < s->K; k++) {
-        memcpy(skl_kv_cache_k(&s->kv, p * G + g, k), skl_kv_cache_k(&s->kv, region, k), sizeof(float) * Pc * KD);
-        memcpy(skl_kv_cache_v(&s->kv, p * G + g, k), skl_kv_cache_v(&s->kv, region, k), sizeof(float) * Pc * KD);
+        memcpy(skl_kv_cache_k(&s->kv, p * G + g, k) + (size_t)lo * KD, skl_kv_cache_k(&s->kv, region, k) + (size_t)lo * KD,
+               sizeof(float) * (size_t)(Pc - lo) * KD);
+        memcpy(skl_kv_cache_v(&s->kv, p * G + g, k) + (size_t)lo * KD, skl_kv_cache_v(&s->kv, region, k) + (size_t)lo * KD,
+               sizeof(float) * (size_t)(Pc - lo) * KD);
       }
   for (int g = 0; g < G; g++) {
     seq_t *q = &sq[p * G + g];
     q->P = P;
     q->Pc = Pc;
+    q->lo = lo;
     q->prompt = prompt;
     q->base = rq->shared_prefix ? Pc : 0;
     q->par = rq->shared_prefix ? region : -1;
@@ -479,7 +495,7 @@ static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const
         if (q->kd < k) continue;
         int n = q->npos - q->c[k - 1];
         if (nrows + n > s->R) break;
-        hgroup hg = {i, q->par, q->base, q->c[k - 1], n, nrows};
+        hgroup hg = {i, q->par, q->base, q->c[k - 1], n, nrows, q->lo};
         for (int r = 0; r < n; r++) {
           int j = q->c[k - 1] + r;
           s->rtok[nrows + r] = tok_at(q, out, i, j + k);

@@ -70,6 +70,18 @@ skl_status skl_spec_load_heads(skl_mtp_heads *h, const char *dir, const skl_mode
 skl_status skl_spec_init(skl_spec **s, skl_decoder *d, const skl_mtp_heads *h, int K, skl_error *err);
 void skl_spec_free(skl_spec *s); /* NULL ok */
 
+/* Draft window: the heads attend at most the last `window` prompt rows
+ * they run over (plus everything generated), and are prefilled over those
+ * only, not the whole prompt: their prefill, K/L of the main model's over a
+ * long prompt, becomes K*window/(L*P) of it. Drafts are proposals, so the
+ * output (greedy tokens, the sampling distribution) does not change; only
+ * the acceptance may. Default SKL_SPEC_WINDOW_DEFAULT, the windows `skillrl
+ * mtp train` trains heads on (-T 128), where acceptance was also higher
+ * than with the whole prompt (bench decode --draft-window). 0: the whole
+ * prompt, every draft equal to a full skl_mtp forward over the sequence. */
+#define SKL_SPEC_WINDOW_DEFAULT 128
+void skl_spec_set_window(skl_spec *s, int window);
+
 /* Observer of every draft (tests): sequence index, head k, position n of
  * the last settled token t_n (the draft is for position n + k), the drafted
  * id and head k's logits [V]. NULL: none. */

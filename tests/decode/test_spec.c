@@ -23,6 +23,8 @@
  * and the head give the bigram's prediction of t_{i+k+1}: exactly the main
  * model's when mix = 0. hmix adds that much random weight back (1: random
  * heads). */
+static int g_window; /* draft window of the speculative runs (0: whole prompt) */
+
 static void scale_tensor(float *mem, const skl_tensor_info *tab, int n, const char *suffix, float f) {
   for (int i = 0; i < n; i++) {
     size_t ls = strlen(tab[i].name), lx = strlen(suffix);
@@ -102,7 +104,7 @@ static int compare_runs(skl_model *m, skl_mtp_heads *h, int K, int32_t **prompts
   int bad = n;
   int np = o->shared ? o->n_prompts : 0;
   if (skl_decoder_init(&d1, m, n, T, np, maxp, &err) || skl_decoder_init(&d2, m, n, T, np, maxp, &err) ||
-      skl_spec_init(&sp, d2, h, K, &err) || skl_generate(d1, &rq, &a, &err) ||
+      skl_spec_init(&sp, d2, h, K, &err) || (skl_spec_set_window(sp, g_window), 0) || skl_generate(d1, &rq, &a, &err) ||
       skl_generate_speculative(sp, &rq, &b, st_out, &err)) {
     fprintf(stderr, "compare_runs: %s\n", err.msg);
     goto out;
@@ -595,6 +597,10 @@ int main(void) {
   test_errors();
   for (int a = 0; a < 3; a++) test_greedy_identical((skl_arch)a);
   test_boundaries();
+  g_window = 4; /* drafts see 4 prompt rows: other drafts, the same output */
+  test_greedy_identical(SKL_ARCH_QWEN3);
+  test_boundaries();
+  g_window = 0;
   test_incremental_heads(SKL_ARCH_LLAMA, true, 0.0f);
   test_incremental_heads(SKL_ARCH_QWEN3, false, 0.0f);
   test_incremental_heads(SKL_ARCH_QWEN2, true, 1.0f);
