@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Speculative decoding with MTP heads, end to end (issue #7): a small skill
-# dataset and tokenizer, a ref5m model with a short SFT warm-up, then
+# dataset and tokenizer, a ref5m model with an SFT warm-up (answers plus,
+# weighted by SPEC_PROMPT_LOSS, the prompt text, so the model also models
+# the documents), then
 #   ce1: 1 MTP head trained with CE only (--no-distill)
 #   sd1: 1 MTP head, self-distilled (CE + KL to the main head's top-N)
 #   ce4 / sd4: each looped-extended to 4 heads (mtp extend --to 4)
 # and `skillrl bench decode --speculative K` (plain decoding timed in the same
-# run) on a held-out skill prompt: greedy and T=1, batch 1 and batch 8
-# (shared prefix). Prints one JSON line per measurement, prefixed by its
-# label; everything lands in $SPEC_DIR (default runs/bench_speculative).
+# run) on held-out skill prompts rendered as the trainer renders them (chat
+# format plain: the question, then "Assistant: "), generating responses as
+# GRPO rollouts do: greedy and T=1, batch 1 and batch 8 (one GRPO group,
+# shared prefix). Also the verify forward alone (bench decode --verify-rows:
+# exact step kernels vs the prefill kernels). Prints one JSON line per
+# measurement, prefixed by its label; everything lands in $SPEC_DIR
+# (default runs/bench_speculative).
 #
 #   scripts/bench_speculative.sh                 # build/skillrl, full sizes
 #   SKL_BIN=build-x/skillrl SPEC_SCALE=small scripts/bench_speculative.sh
 #   SPEC_SKIP_TRAIN=1 ...                        # reuse the trained models
+#   SPEC_SKIP_BENCH=1 ...                        # train only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SKL_BIN:-build/skillrl}
@@ -20,10 +27,12 @@ scale=${SPEC_SCALE:-full}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 if [ "$scale" = small ]; then
-  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1
+  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1
 else
-  n_train=200 sft_steps=40 mtp_steps=150 ext_steps=80 gen=64 plen=1024 repeat=3
+  n_train=200 sft_steps=100 mtp_steps=150 ext_steps=80 gen=32 plen=1024 repeat=3 n_prompts=2
 fi
+sft_steps=${SPEC_SFT_STEPS:-$sft_steps}
+prompt_loss=${SPEC_PROMPT_LOSS:-0.5}
 mkdir -p "$R"
 if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
   echo "== data, tokenizer, ref5m model, SFT ($scale)" >&2
@@ -34,7 +43,7 @@ if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
   rm -rf "$R/model0" "$R/sft" "$R/rl"
   $bin model init -c configs/model/ref5m.yaml -o "$R/model0" --tokenizer "$R/tokenizer.json" >&2
   $bin sft -c configs/train/quick.yaml -q model="$R/model0" data="$R/data" out="$R/rl" sft.out="$R/sft" \
-    sft.steps=$sft_steps sft.seq=1024 sft.batch=4 >&2
+    sft.steps=$sft_steps sft.seq=1024 sft.batch=4 sft.prompt_loss=$prompt_loss >&2
   echo "== MTP heads: CE-only vs self-distilled, 1 head, then extended to 4" >&2
   rm -rf "$R/ce1" "$R/sd1" "$R/ce4" "$R/sd4"
   $bin mtp train --model "$R/sft/final" --data "$R/data" --heads 1 -o "$R/ce1" --no-distill --steps $mtp_steps
@@ -44,17 +53,33 @@ if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
   $bin mtp extend --model "$R/ce4" --data "$R/data" --to 4 --no-distill --steps $ext_steps
   $bin mtp extend --model "$R/sd4" --data "$R/data" --to 4 --steps $ext_steps
 fi
-# a held-out skill prompt (test split), as the rollouts see it
-shard=$(ls "$R"/data/*/test-*.jsonl.zst | head -1)
-zstd -dc "$shard" | head -1 | python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["prompt"][-1]["content"])' \
-  > "$R/prompt.txt"
-run() { # label, model, K, temperature, batch, [extra flags]
+[ -n "${SPEC_SKIP_BENCH:-}" ] && exit 0
+# held-out skill prompts (test split, one per skill), rendered as the trainer
+# renders them for rollouts (chat format plain, generation prompt)
+for i in $(seq 0 $((n_prompts - 1))); do
+  shard=$(ls "$R"/data/*/test-*.jsonl.zst | sed -n "$((i + 1))p")
+  zstd -dc "$shard" | head -1 | python3 -c '
+import json, sys
+msgs = json.loads(sys.stdin.readline())["prompt"]
+sys.stdout.write("\n\n".join(("Assistant: " if m["role"] == "assistant" else "") + m["content"] for m in msgs)
+                 + "\n\nAssistant: ")' > "$R/prompt$i.txt"
+done
+run() { # label, model, K, temperature, batch, [extra flags]; once per prompt
   local b=(-B "$5")
   [ "$5" -gt 1 ] && b+=(--shared-prefix)
-  printf '%s ' "$1"
-  $bin bench decode --model "$R/$2" --speculative "$3" --temperature "$4" "${b[@]}" --prompt "@$R/prompt.txt" \
-    --prompt-len $plen --gen $gen --repeat $repeat --seed 1 "${@:6}"
+  for i in $(seq 0 $((n_prompts - 1))); do
+    printf '%s-p%d ' "$1" "$i"
+    $bin bench decode --model "$R/$2" --speculative "$3" --temperature "$4" "${b[@]}" --prompt "@$R/prompt$i.txt" \
+      --prompt-len $plen --gen $gen --repeat $repeat --seed 1 "${@:6}"
+  done
 }
+echo "== the verify forward alone: 1 step row vs K+1 rows (exact step kernels; peer: prefill kernels)" >&2
+for rows in 2 5; do
+  printf 'verify-%d-B1 ' $rows
+  $bin bench decode --model "$R/sd4" --verify-rows $rows -B 1 --prompt-len $plen --repeat 21
+  printf 'verify-%d-B8 ' $rows
+  $bin bench decode --model "$R/sd4" --verify-rows $rows -B 8 --shared-prefix --prompt-len $plen --repeat 21
+done
 echo "== acceptance: CE-only vs self-distilled heads (K=1 and K=4)" >&2
 for t in 0 1; do
   for m in ce1 sd1; do run "$m-K1-T$t-B1" $m 1 $t 1; done
@@ -66,9 +91,7 @@ for t in 0 1; do
     for k in 1 2 3 4; do run "sd4-K$k-T$t-B$b" sd4 $k $t $b; done
   done
 done
-echo "== speed with the fast verify (prefill kernels; not bit-exact to plain steps)" >&2
-for t in 0 1; do
-  for b in 1 8; do
-    for k in 1 2 4; do run "sd4-K$k-T$t-B$b-fast" sd4 $k $t $b --fast-verify; done
-  done
+echo "== draft window: heads over the whole prompt vs its last 128 rows (the default), T=1, batch 1" >&2
+for k in 1 3; do
+  for w in 0 128; do run "sd4-K$k-T1-B1-window$w" sd4 $k 1 1 --draft-window $w; done
 done
