@@ -80,10 +80,10 @@ for rows in 2 5; do
   printf 'verify-%d-B8 ' $rows
   $bin bench decode --model "$R/sd4" --verify-rows $rows -B 8 --shared-prefix --prompt-len $plen --repeat 21
 done
-echo "== acceptance: CE-only vs self-distilled heads (K=1 and K=4)" >&2
+echo "== acceptance: CE-only vs self-distilled heads (K=1 and K=4; batch 8: 8 samples per prompt)" >&2
 for t in 0 1; do
-  for m in ce1 sd1; do run "$m-K1-T$t-B1" $m 1 $t 1; done
-  for m in ce4 sd4; do run "$m-K4-T$t-B1" $m 4 $t 1; done
+  for m in ce1 sd1; do run "$m-K1-T$t-B8" $m 1 $t 8; done
+  for m in ce4 sd4; do run "$m-K4-T$t-B8" $m 4 $t 8; done
 done
 echo "== speed: 1 head vs 4 (looped extension), greedy and T=1, batch 1 and 8" >&2
 for t in 0 1; do
