@@ -110,6 +110,7 @@ struct skl_decoder {
   skl_step_query *queries; /* [2 * R * NH] */
   step_task *tasks;        /* [2 * R * NKV] */
   char *row_mark;          /* [R] */
+  int *group_rows;         /* [R] */
   int phase_task[3];       /* tasks of phase 0 (parents): [0], [1]; phase 1 (own): [1], [2] */
 };
 
@@ -141,7 +142,9 @@ skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int 
   d->queries = malloc(sizeof *d->queries * 2 * R * (size_t)c->n_heads);
   d->tasks = malloc(sizeof *d->tasks * 2 * R * (size_t)c->n_kv_heads);
   d->row_mark = malloc(R);
-  if (!d->mem || !d->groups || !d->pos || !d->n_children || !d->queries || !d->tasks || !d->row_mark) {
+  d->group_rows = malloc(sizeof *d->group_rows * R);
+  if (!d->mem || !d->groups || !d->pos || !d->n_children || !d->queries || !d->tasks || !d->row_mark ||
+      !d->group_rows) {
     skl_decoder_free(d);
     return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch", (double)n * 4 / 1048576.0);
   }
@@ -178,6 +181,7 @@ void skl_decoder_free(skl_decoder *d) {
   free(d->queries);
   free(d->tasks);
   free(d->row_mark);
+  free(d->group_rows);
   free(d);
 }
 
@@ -344,12 +348,17 @@ static void plan_attention(skl_decoder *d, int n) {
       const row_group *g = &d->groups[r];
       int key = ph == 0 ? kv->parent[g->region] : g->region;
       if (key < 0 || d->row_mark[r]) continue;
+      int nr = 0; /* the group's rows, in row order */
+      for (int r2 = r; r2 < n; r2++)
+        if ((ph == 0 ? kv->parent[d->groups[r2].region] : d->groups[r2].region) == key) {
+          d->row_mark[r2] = 1;
+          d->group_rows[nr++] = r2;
+        }
       for (int kh = 0; kh < NKV; kh++) {
         step_task t = {key, kh, nq, 0};
-        for (int r2 = r; r2 < n; r2++) {
+        for (int ri = 0; ri < nr; ri++) {
+          int r2 = d->group_rows[ri];
           const row_group *g2 = &d->groups[r2];
-          if ((ph == 0 ? kv->parent[g2->region] : g2->region) != key) continue;
-          d->row_mark[r2] = 1;
           for (int h = kh * grp; h < (kh + 1) * grp; h++) {
             skl_step_query *q = &d->queries[nq++];
             size_t sh = (size_t)r2 * NH + h;
