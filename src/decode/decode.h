@@ -164,4 +164,11 @@ typedef struct {
 skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err);
 void skl_gen_output_free(skl_gen_output *o); /* NULL ok */
 
+/* A request against a decoder's capacity (>= 1 prompt and sample, slots,
+ * prefix regions, prompt lengths) and its sampling parameters: the error
+ * both generators (plain and speculative) return before any work. */
+skl_status skl_gen_request_check(const skl_decoder *d, const skl_gen_request *rq, skl_error *err);
+/* True if t is one of the request's stop ids. */
+bool skl_gen_is_stop(const skl_gen_request *rq, int32_t t);
+
 #endif

@@ -17,7 +17,7 @@ void skl_gen_output_free(skl_gen_output *o) {
   memset(o, 0, sizeof *o);
 }
 
-static skl_status check_request(const skl_decoder *d, const skl_gen_request *rq, skl_error *err) {
+skl_status skl_gen_request_check(const skl_decoder *d, const skl_gen_request *rq, skl_error *err) {
   const skl_kv_cache *kv = skl_decoder_cache(d);
   if (rq->n_prompts < 1 || rq->group < 1 || rq->max_new < 1)
     return skl_error_set(err, SKL_ERR_RANGE, "generate: need >= 1 prompt, group >= 1 and max_new >= 1 (got %d, %d, %d)",
@@ -37,7 +37,7 @@ static skl_status check_request(const skl_decoder *d, const skl_gen_request *rq,
   return skl_sample_check(&rq->sample, err);
 }
 
-static bool is_stop(const skl_gen_request *rq, int32_t t) {
+bool skl_gen_is_stop(const skl_gen_request *rq, int32_t t) {
   for (int i = 0; i < rq->n_stop; i++)
     if (rq->stop[i] == t) return true;
   return false;
@@ -45,7 +45,7 @@ static bool is_stop(const skl_gen_request *rq, int32_t t) {
 
 skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err) {
   memset(out, 0, sizeof *out);
-  skl_status s = check_request(d, rq, err);
+  skl_status s = skl_gen_request_check(d, rq, err);
   if (s) return s;
   const skl_kv_cache *kv = skl_decoder_cache(d);
   int G = rq->group, n = rq->n_prompts * G, M = rq->max_new;
@@ -114,7 +114,7 @@ skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_outpu
     int k = 0;
     for (int a = 0; a < n_active; a++) {
       int i = active[a];
-      if (is_stop(rq, last[i])) { out->stopped[i] = true; continue; }
+      if (skl_gen_is_stop(rq, last[i])) { out->stopped[i] = true; continue; }
       if (t + 1 >= M || kv->len[i] >= kv->T_max) continue; /* budget or capacity spent */
       active[k++] = i;
     }

@@ -385,12 +385,6 @@ static int32_t tok_at(const seq_t *q, const skl_gen_output *o, int i, int j) {
   return q->draft[j - q->npos];
 }
 
-static bool is_stop(const skl_gen_request *rq, int32_t t) {
-  for (int i = 0; i < rq->n_stop; i++)
-    if (rq->stop[i] == t) return true;
-  return false;
-}
-
 /* One id from prob[V] (sums to ~1) with one uniform; never a zero-probability id. */
 static int32_t draw(const float *prob, int V, double u) {
   double acc = 0;
@@ -402,25 +396,6 @@ static int32_t draw(const float *prob, int V, double u) {
     if (u < acc) return i;
   }
   return last >= 0 ? last : 0;
-}
-
-static skl_status check_request(const skl_spec *s, const skl_gen_request *rq, skl_error *err) {
-  if (rq->n_prompts < 1 || rq->group < 1 || rq->max_new < 1)
-    return skl_error_set(err, SKL_ERR_RANGE, "generate: need >= 1 prompt, group >= 1 and max_new >= 1 (got %d, %d, %d)",
-                         rq->n_prompts, rq->group, rq->max_new);
-  if ((int64_t)rq->n_prompts * rq->group > s->n_slots)
-    return skl_error_set(err, SKL_ERR_RANGE, "generate: %d prompts x %d samples exceed the decoder's %d slots",
-                         rq->n_prompts, rq->group, s->n_slots);
-  if (rq->shared_prefix && rq->n_prompts > s->n_prefix)
-    return skl_error_set(err, SKL_ERR_RANGE, "generate: %d shared prompts exceed the decoder's %d prefix regions",
-                         rq->n_prompts, s->n_prefix);
-  for (int p = 0; p < rq->n_prompts; p++) {
-    int cap = rq->shared_prefix ? s->P_max : s->T_max;
-    if (rq->prompt_lens[p] < 1 || rq->prompt_lens[p] > cap)
-      return skl_error_set(err, SKL_ERR_RANGE, "generate: prompt %d has %d tokens; 1..%d fit", p, rq->prompt_lens[p],
-                           cap);
-  }
-  return skl_sample_check(&rq->sample, err);
 }
 
 /* Prefill prompt p (main model, G slots or its prefix) and the heads over
@@ -539,7 +514,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
   skl_spec_stats st;
   memset(&st, 0, sizeof st);
   st.K = s->K;
-  skl_status rc = check_request(s, rq, err);
+  skl_status rc = skl_gen_request_check(s->d, rq, err);
   if (rc) return rc;
   const skl_kv_cache *dkv = skl_decoder_cache(s->d);
   int G = rq->group, n = rq->n_prompts * G, M = rq->max_new, K = s->K, V = s->V;
@@ -592,7 +567,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
   }
   out->decode_tokens += n;
   for (int i = 0; i < n; i++) {
-    if (is_stop(rq, sq[i].last)) { out->stopped[i] = true; continue; }
+    if (skl_gen_is_stop(rq, sq[i].last)) { out->stopped[i] = true; continue; }
     if (1 >= M || dkv->len[i] >= dkv->T_max) continue;
     sq[i].active = true;
     act[na++] = i;
@@ -651,7 +626,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
           out->tokens[(size_t)i * M + q->gen] = d;
           out->logp[(size_t)i * M + q->gen] = skl_sample_logp(lg, V, d);
           q->gen++;
-          if (is_stop(rq, d)) { out->stopped[i] = true; fin = true; }
+          if (skl_gen_is_stop(rq, d)) { out->stopped[i] = true; fin = true; }
           continue;
         }
         /* rejected: the correction from the residual max(0, p - q) */
@@ -675,7 +650,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
         out->tokens[(size_t)i * M + q->gen] = x;
         out->logp[(size_t)i * M + q->gen] = skl_sample_logp(lg, V, x);
         q->gen++;
-        if (is_stop(rq, x)) out->stopped[i] = true;
+        if (skl_gen_is_stop(rq, x)) out->stopped[i] = true;
         fin = true;
       }
       if (!fin) { /* every draft accepted: one more token from the next position */
@@ -685,7 +660,7 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
         out->tokens[(size_t)i * M + q->gen] = x;
         out->logp[(size_t)i * M + q->gen] = lp;
         q->gen++;
-        if (is_stop(rq, x)) out->stopped[i] = true;
+        if (skl_gen_is_stop(rq, x)) out->stopped[i] = true;
       }
       out->len[i] = q->gen;
       st.emitted += acc + 1;
