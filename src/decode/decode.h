@@ -170,5 +170,13 @@ void skl_gen_output_free(skl_gen_output *o); /* NULL ok */
 skl_status skl_gen_request_check(const skl_decoder *d, const skl_gen_request *rq, skl_error *err);
 /* True if t is one of the request's stop ids. */
 bool skl_gen_is_stop(const skl_gen_request *rq, int32_t t);
+/* What both generators do before and after decoding: check the request,
+ * size out (zeroed) and give every sample a sampler and an RNG, sample
+ * (p, g) seeded with skl_rng_derive(rq->seed, p, g, 0); skl_gen_end frees
+ * them, and out too when st is an error. On error skl_gen_begin has
+ * already cleaned up. */
+skl_status skl_gen_begin(const skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_sampler **smp,
+                         skl_rng **rng, skl_error *err);
+void skl_gen_end(const skl_gen_request *rq, skl_gen_output *out, skl_sampler **smp, skl_rng **rng, skl_status st);
 
 #endif

@@ -43,34 +43,55 @@ bool skl_gen_is_stop(const skl_gen_request *rq, int32_t t) {
   return false;
 }
 
-skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err) {
+skl_status skl_gen_begin(const skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_sampler **smp,
+                         skl_rng **rng, skl_error *err) {
   memset(out, 0, sizeof *out);
+  *smp = NULL;
+  *rng = NULL;
   skl_status s = skl_gen_request_check(d, rq, err);
   if (s) return s;
-  const skl_kv_cache *kv = skl_decoder_cache(d);
-  int G = rq->group, n = rq->n_prompts * G, M = rq->max_new;
+  int G = rq->group, n = rq->n_prompts * G, M = rq->max_new, V = skl_decoder_model(d)->cfg.vocab_size;
   out->n = n;
   out->max_new = M;
   out->tokens = calloc((size_t)n * M, sizeof *out->tokens);
   out->logp = calloc((size_t)n * M, sizeof *out->logp);
   out->len = calloc((size_t)n, sizeof *out->len);
   out->stopped = calloc((size_t)n, sizeof *out->stopped);
-  skl_sampler *smp = calloc((size_t)n, sizeof *smp);
-  skl_rng *rng = calloc((size_t)n, sizeof *rng);
+  *smp = calloc((size_t)n, sizeof **smp);
+  *rng = calloc((size_t)n, sizeof **rng);
+  if (!out->tokens || !out->logp || !out->len || !out->stopped || !*smp || !*rng)
+    s = skl_error_set(err, SKL_ERR_NOMEM, "generate: out of memory for %d samples of %d tokens", n, M);
+  for (int i = 0; !s && i < n; i++) {
+    s = skl_sampler_init(&(*smp)[i], V, err);
+    skl_rng_seed(&(*rng)[i], skl_rng_derive(rq->seed, (uint64_t)(i / G), (uint64_t)(i % G), 0));
+  }
+  if (s) skl_gen_end(rq, out, smp, rng, s);
+  return s;
+}
+
+void skl_gen_end(const skl_gen_request *rq, skl_gen_output *out, skl_sampler **smp, skl_rng **rng, skl_status st) {
+  if (*smp)
+    for (int i = 0; i < rq->n_prompts * rq->group; i++) skl_sampler_free(&(*smp)[i]);
+  free(*smp);
+  free(*rng);
+  *smp = NULL;
+  *rng = NULL;
+  if (st) skl_gen_output_free(out);
+}
+
+skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_output *out, skl_error *err) {
+  skl_sampler *smp;
+  skl_rng *rng;
+  skl_status s = skl_gen_begin(d, rq, out, &smp, &rng, err);
+  if (s) return s;
+  const skl_kv_cache *kv = skl_decoder_cache(d);
+  int G = rq->group, n = rq->n_prompts * G, M = rq->max_new, vocab = skl_decoder_model(d)->cfg.vocab_size;
   int *active = malloc(sizeof *active * (size_t)n);
   int32_t *last = malloc(sizeof *last * (size_t)n), *step_tok = malloc(sizeof *step_tok * (size_t)n);
-  float *logits = NULL;
-  int vocab = 0;
-  if (!out->tokens || !out->logp || !out->len || !out->stopped || !smp || !rng || !active || !last || !step_tok) {
-    s = skl_error_set(err, SKL_ERR_NOMEM, "generate: out of memory");
+  float *logits = malloc(sizeof(float) * (size_t)n * vocab);
+  if (!active || !last || !step_tok || !logits) {
+    s = skl_error_set(err, SKL_ERR_NOMEM, "generate: out of memory for %d x %d logits", n, vocab);
     goto done;
-  }
-  vocab = skl_decoder_model(d)->cfg.vocab_size;
-  logits = malloc(sizeof(float) * (size_t)n * vocab);
-  if (!logits) { s = skl_error_set(err, SKL_ERR_NOMEM, "generate: out of memory for %d x %d logits", n, vocab); goto done; }
-  for (int i = 0; i < n; i++) {
-    if ((s = skl_sampler_init(&smp[i], vocab, err))) goto done;
-    skl_rng_seed(&rng[i], skl_rng_derive(rq->seed, (uint64_t)(i / G), (uint64_t)(i % G), 0));
   }
   /* prefill */
   double t0 = skl_time_now();
@@ -126,14 +147,10 @@ skl_status skl_generate(skl_decoder *d, const skl_gen_request *rq, skl_gen_outpu
   }
   out->decode_s = skl_time_now() - t1;
 done:
-  if (smp)
-    for (int i = 0; i < n; i++) skl_sampler_free(&smp[i]);
-  free(smp);
-  free(rng);
   free(active);
   free(last);
   free(step_tok);
   free(logits);
-  if (s) skl_gen_output_free(out);
+  skl_gen_end(rq, out, &smp, &rng, s);
   return s;
 }

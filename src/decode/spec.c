@@ -514,21 +514,15 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
   skl_spec_stats st;
   memset(&st, 0, sizeof st);
   st.K = s->K;
-  skl_status rc = skl_gen_request_check(s->d, rq, err);
+  skl_sampler *smp;
+  skl_rng *rng;
+  skl_status rc = skl_gen_begin(s->d, rq, out, &smp, &rng, err);
   if (rc) return rc;
   const skl_kv_cache *dkv = skl_decoder_cache(s->d);
   int G = rq->group, n = rq->n_prompts * G, M = rq->max_new, K = s->K, V = s->V;
   size_t C = (size_t)s->C;
   int maxP = 0;
   for (int p = 0; p < rq->n_prompts; p++) maxP = rq->prompt_lens[p] > maxP ? rq->prompt_lens[p] : maxP;
-  out->n = n;
-  out->max_new = M;
-  out->tokens = calloc((size_t)n * M, sizeof *out->tokens);
-  out->logp = calloc((size_t)n * M, sizeof *out->logp);
-  out->len = calloc((size_t)n, sizeof *out->len);
-  out->stopped = calloc((size_t)n, sizeof *out->stopped);
-  skl_sampler *smp = calloc((size_t)n, sizeof *smp);
-  skl_rng *rng = calloc((size_t)n, sizeof *rng);
   seq_t *sq = calloc((size_t)n, sizeof *sq);
   int *act = malloc(sizeof *act * (size_t)n), *cnt = malloc(sizeof *cnt * (size_t)n);
   int32_t *vtok = malloc(sizeof *vtok * (size_t)n * (K + 1));
@@ -539,14 +533,10 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
   float *pdist = malloc(sizeof(float) * (size_t)n * V);
   float *hlogits = malloc(sizeof(float) * (size_t)n * V);
   float *hid = malloc(sizeof(float) * (size_t)maxP * C);
-  if (!out->tokens || !out->logp || !out->len || !out->stopped || !smp || !rng || !sq || !act || !cnt || !vtok ||
+  if (!sq || !act || !cnt || !vtok ||
       !logits || !vhid || !qdist || !pdist || !hlogits || !hid) {
     rc = skl_error_set(err, SKL_ERR_NOMEM, "speculative generate: out of memory");
     goto done;
-  }
-  for (int i = 0; i < n; i++) {
-    if ((rc = skl_sampler_init(&smp[i], V, err))) goto done;
-    skl_rng_seed(&rng[i], skl_rng_derive(rq->seed, (uint64_t)(i / G), (uint64_t)(i % G), 0));
   }
   double t0 = skl_time_now();
   for (int p = 0; p < rq->n_prompts; p++)
@@ -691,10 +681,6 @@ skl_status skl_generate_speculative(skl_spec *s, const skl_gen_request *rq, skl_
   for (int i = 0; i < n; i++) out->decode_tokens += out->len[i] - 1;
   out->decode_s = skl_time_now() - t1;
 done:
-  if (smp)
-    for (int i = 0; i < n; i++) skl_sampler_free(&smp[i]);
-  free(smp);
-  free(rng);
   free(sq);
   free(act);
   free(cnt);
@@ -705,7 +691,7 @@ done:
   free(pdist);
   free(hlogits);
   free(hid);
-  if (rc) skl_gen_output_free(out);
+  skl_gen_end(rq, out, &smp, &rng, rc);
   if (stp) *stp = st;
   return rc;
 }
