@@ -92,6 +92,12 @@ static bool tile_plan(const skl_attn_shape *s, int i0, int ni, int j0, int nj, b
   return !(causal_all && qlo == qhi && klo == khi && qlo == klo);
 }
 
+/* Query row ii of the tile pair (i0, j0) sees keys jj <= ii + diag
+ * (causally; documents may hide more). */
+static inline int tile_diag(const skl_attn_shape *s, int i0, int j0) {
+  return s->q_off + i0 - s->k_off - j0;
+}
+
 /* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, masked to
  * -inf. Kt: the K tile transposed for the tile kernels, or NULL (sgemm). */
 static void scores(float *S, const float *q, const float *k, const float *Kt, const skl_attn_shape *s,
@@ -99,7 +105,7 @@ static void scores(float *S, const float *q, const float *k, const float *Kt, co
   int HD = s->HD;
   const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
   if (Kt)
-    skl_attn_tile_abt(S, qa, s->q_stride, Kt, ni, nj, HD, s->scale);
+    skl_attn_tile_abt(S, qa, s->q_stride, Kt, ni, nj, HD, s->scale, tile_diag(s, i0, j0));
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, s->scale, qa, (int)s->q_stride,
                 k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 0.0f, S, TILE);
@@ -176,7 +182,8 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
           /* acc[ni, HD] += P[ni, nj] @ V[j0.., kv head] */
           const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
           if (fast)
-            skl_attn_tile_ab(tb->acc, HD, tb->S, TILE, 1, vb, s->v_stride, ni, nj, HD);
+            skl_attn_tile_ab(tb->acc, HD, tb->S, TILE, 1, vb, s->v_stride, ni, nj, HD, SKL_ATTN_NODIAG,
+                             tile_diag(s, i0, j0));
           else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE, vb,
                         (int)s->v_stride, 1.0f, tb->acc, HD);
@@ -226,8 +233,9 @@ static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const 
                          int i0, int ni, int j0, int nj) {
   int Tq = s->Tq, HD = s->HD;
   const float *da = dout + (size_t)i0 * s->o_stride + (size_t)h * HD;
+  int diag = tile_diag(s, i0, j0);
   if (Vt)
-    skl_attn_tile_abt(tb->dP, da, s->o_stride, Vt, ni, nj, HD, 1.0f);
+    skl_attn_tile_abt(tb->dP, da, s->o_stride, Vt, ni, nj, HD, 1.0f, diag);
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, 1.0f, da, (int)s->o_stride,
                 v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 0.0f, tb->dP, TILE);
@@ -235,16 +243,17 @@ static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const 
   for (int ii = 0; ii < ni; ii++) {
     float *row = tb->S + ii * TILE, *dp = tb->dP + ii * TILE;
     float L = lse[(size_t)h * Tq + i0 + ii], Di = D[(size_t)h * Tq + i0 + ii];
-    if (L == -INFINITY) {
-      memset(row, 0, sizeof(float) * nj);
-      memset(dp, 0, sizeof(float) * nj);
-      continue;
-    }
+    /* keys from je on are causally hidden (dP there may be unwritten) */
+    int je = L == -INFINITY ? 0 : imax(0, imin(nj, ii + diag + 1));
 #pragma omp simd
-    for (int jj = 0; jj < nj; jj++) {
+    for (int jj = 0; jj < je; jj++) {
       float p = row[jj] == -INFINITY ? 0.0f : skl_expf(row[jj] - L);
       row[jj] = p;
       dp[jj] = p * (dp[jj] - Di) * sc;
+    }
+    if (je < nj) {
+      memset(row + je, 0, sizeof(float) * (nj - je));
+      memset(dp + je, 0, sizeof(float) * (nj - je));
     }
   }
 }
@@ -312,9 +321,12 @@ static void bwd_kv_tile(tile_buf *tb, bool fast, float *dq, float *dk, float *dv
       const float *qa = q + (size_t)i0 * s->q_stride + (size_t)h * HD;
       float *dqa = dq ? dq + (size_t)i0 * s->q_stride + (size_t)h * HD : NULL;
       if (fast) {
-        if (dva) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD);
-        if (dka) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD);
-        if (dqa) skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+        /* key row jj sees query rows ii >= jj - diag */
+        int diag = tile_diag(s, i0, j0), no = SKL_ATTN_NODIAG;
+        if (dva) skl_attn_tile_ab(dva, HD, tb->S, 1, TILE, da, s->o_stride, nj, ni, HD, diag, no);
+        if (dka) skl_attn_tile_ab(dka, HD, tb->dP, 1, TILE, qa, s->q_stride, nj, ni, HD, diag, no);
+        if (dqa)
+          skl_attn_tile_ab(dqa, s->q_stride, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD, no, diag);
         continue;
       }
       if (dva)
@@ -400,7 +412,8 @@ static void bwd_two_pass(float *dq, float *dk, float *dv, const float *dout, con
             probs_and_dS(tb, dout, v, fast ? tb->Vt : NULL, s, h, kh, lse, D, i0, ni, j0, nj);
             /* dq[ni, HD] += dS @ K */
             if (fast) {
-              skl_attn_tile_ab(dqa, HD, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD);
+              skl_attn_tile_ab(dqa, HD, tb->dP, TILE, 1, kb, s->k_stride, ni, nj, HD, SKL_ATTN_NODIAG,
+                               tile_diag(s, i0, j0));
               continue;
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->dP, TILE,

@@ -37,15 +37,23 @@ static inline bool skl_attn_tile_ok(int HD) { return HD % 16 == 0 && HD <= 128; 
  * nj .. up to the next multiple of SKL_ATTN_KCOLS zeroed. */
 void skl_attn_tile_transpose(float *Bt, const float *B, size_t ldb, int nj, int HD);
 
+/* Causal limits of the tile kernels: no limit. */
+#define SKL_ATTN_NODIAG (1 << 28)
+
 /* S[ni, SKL_ATTN_TILE] = alpha * A[ni rows (stride lda), HD] @ Bt[HD, :nj]
- * (columns up to the next multiple of SKL_ATTN_KCOLS are written too). */
+ * (columns up to the next multiple of SKL_ATTN_KCOLS are written too).
+ * Row m needs only columns jj <= m + diag: blocks of SKL_ATTN_KCOLS columns
+ * wholly past that are left unwritten (the caller masks them);
+ * SKL_ATTN_NODIAG computes everything. */
 void skl_attn_tile_abt(float *S, const float *A, size_t lda, const float *Bt, int ni, int nj, int HD,
-                       float alpha);
+                       float alpha, int diag);
 
 /* C[M rows (stride ldc), HD] += A @ B[K rows (stride ldb), HD] where
  * A(m, k) = A[m * ars + k * acs] (ars = 1, acs = TILE reads a tile
- * transposed). */
+ * transposed). A(m, k) is taken as zero outside m - lo <= k <= m + hi
+ * (those products are skipped: causal tiles); SKL_ATTN_NODIAG for both
+ * is the full product. */
 void skl_attn_tile_ab(float *C, size_t ldc, const float *A, size_t ars, size_t acs, const float *B,
-                      size_t ldb, int M, int K, int HD);
+                      size_t ldb, int M, int K, int HD, int lo, int hi);
 
 #endif

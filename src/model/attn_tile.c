@@ -99,25 +99,27 @@ void skl_attn_tile_transpose(float *Bt, const float *B, size_t ldb, int nj, int 
 #endif
 
 void skl_attn_tile_abt(float *S, const float *A, size_t lda, const float *Bt, int ni, int nj, int HD,
-                       float alpha) {
+                       float alpha, int diag) {
   int npad = (nj + SKL_ATTN_KCOLS - 1) / SKL_ATTN_KCOLS * SKL_ATTN_KCOLS;
   vf valpha = vbcast(alpha);
   for (int c0 = 0; c0 < npad; c0 += SKL_ATTN_KCOLS) {
-    int m = 0;
+    /* rows m with m + diag < c0 need no column of this block */
+    int m = c0 - diag > 0 ? c0 - diag : 0;
     for (; m + ABT_ROWS <= ni; m += ABT_ROWS) ABT_BLOCK(ABT_ROWS);
     for (; m < ni; m++) ABT_BLOCK(1);
   }
 }
 
 /* C[m, 0 .. 16 NV) += sum_k A(m, k) * B[k, :] with A(m, k) = A[m * ars + k * acs],
- * R rows at a time (R * NV accumulators). */
+ * R rows at a time (R * NV accumulators), k over [kb, ke) (the block's rows'
+ * nonzero range). */
 #define AB_BLOCK(R, NV)                                                         \
   do {                                                                          \
     vf acc[R][NV];                                                              \
     _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                        \
       _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++)                      \
         acc[r][v] = vload(C + (size_t)(m + r) * ldc + 16 * v);                  \
-    for (int k = 0; k < K; k++) {                                               \
+    for (int k = kb; k < ke; k++) {                                             \
       const float *b = B + (size_t)k * ldb;                                     \
       vf bv[NV];                                                                \
       _Pragma("GCC unroll 8") for (int v = 0; v < NV; v++) {                    \
@@ -135,12 +137,25 @@ void skl_attn_tile_abt(float *S, const float *A, size_t lda, const float *Bt, in
         vstore(C + (size_t)(m + r) * ldc + 16 * v, acc[r][v]);                  \
   } while (0)
 
+/* Rows m .. m + r - 1 need k in [m - lo, m + r - 1 + hi] (within [0, K)). */
+static inline void krange(int m, int r, int K, int lo, int hi, int *kb, int *ke) {
+  int b = m - lo, e = m + r + hi;
+  *kb = b > 0 ? b : 0;
+  *ke = e < K ? e : K;
+}
+
 #define AB_FN(NV, R)                                                            \
   static void ab_##NV(float *C, size_t ldc, const float *A, size_t ars, size_t acs, \
-                      const float *B, size_t ldb, int M, int K) {               \
-    int m = 0;                                                                  \
-    for (; m + R <= M; m += R) AB_BLOCK(R, NV);                                 \
-    for (; m < M; m++) AB_BLOCK(1, NV);                                         \
+                      const float *B, size_t ldb, int M, int K, int lo, int hi) { \
+    int m = 0, kb, ke;                                                          \
+    for (; m + R <= M; m += R) {                                                \
+      krange(m, R, K, lo, hi, &kb, &ke);                                        \
+      AB_BLOCK(R, NV);                                                          \
+    }                                                                           \
+    for (; m < M; m++) {                                                        \
+      krange(m, 1, K, lo, hi, &kb, &ke);                                        \
+      AB_BLOCK(1, NV);                                                          \
+    }                                                                           \
   }
 AB_FN(1, 8)
 AB_FN(2, 8)
@@ -148,13 +163,13 @@ AB_FN(4, 4)
 AB_FN(8, 2)
 
 void skl_attn_tile_ab(float *C, size_t ldc, const float *A, size_t ars, size_t acs, const float *B,
-                      size_t ldb, int M, int K, int HD) {
+                      size_t ldb, int M, int K, int HD, int lo, int hi) {
   switch (HD) {
-  case 16: ab_1(C, ldc, A, ars, acs, B, ldb, M, K); break;
-  case 32: ab_2(C, ldc, A, ars, acs, B, ldb, M, K); break;
-  case 64: ab_4(C, ldc, A, ars, acs, B, ldb, M, K); break;
-  case 128: ab_8(C, ldc, A, ars, acs, B, ldb, M, K); break;
+  case 16: ab_1(C, ldc, A, ars, acs, B, ldb, M, K, lo, hi); break;
+  case 32: ab_2(C, ldc, A, ars, acs, B, ldb, M, K, lo, hi); break;
+  case 64: ab_4(C, ldc, A, ars, acs, B, ldb, M, K, lo, hi); break;
+  case 128: ab_8(C, ldc, A, ars, acs, B, ldb, M, K, lo, hi); break;
   default: /* 48, 80, 96, 112: blocks of 16 columns */
-    for (int c = 0; c < HD; c += 16) ab_1(C + c, ldc, A, ars, acs, B + c, ldb, M, K);
+    for (int c = 0; c < HD; c += 16) ab_1(C + c, ldc, A, ars, acs, B + c, ldb, M, K, lo, hi);
   }
 }
