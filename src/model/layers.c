@@ -5,26 +5,66 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/model_internal.h"
 
 
+/* Blocks per parallel skl_gemm along M or N: few, because each block's
+ * OpenBLAS call packs the whole shared operand again. */
+#define GEMM_BLOCKS 2
+
+/* C = alpha * A @ B + beta * C as two halves of K run side by side: the
+ * first into C, the second into a buffer added afterwards, always in that
+ * order (the split depends on the shape alone). For long reductions into a
+ * small C (weight gradients), where a split along M or N would pack the
+ * long operand once per block. false: no buffer (the caller runs it whole). */
+static bool gemm_split_k(CBLAS_TRANSPOSE TA, CBLAS_TRANSPOSE TB, bool ta, bool tb, int M, int N,
+                         int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                         float beta, float *C, int ldc) {
+  int k0 = (K / 2 + 15) & ~15;
+  float *tmp = malloc(sizeof(float) * (size_t)M * N);
+  if (!tmp) return false;
+  const float *A1 = ta ? A + (size_t)k0 * lda : A + k0;
+  const float *B1 = tb ? B + k0 : B + (size_t)k0 * ldb;
+#pragma omp parallel for schedule(static, 1)
+  for (int b = 0; b < 2; b++) {
+    if (b == 0)
+      cblas_sgemm(CblasRowMajor, TA, TB, M, N, k0, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+      cblas_sgemm(CblasRowMajor, TA, TB, M, N, K - k0, alpha, A1, lda, B1, ldb, 0.0f, tmp, N);
+  }
+#pragma omp parallel for schedule(static)
+  for (int i = 0; i < M; i++) {
+    float *c = C + (size_t)i * ldc;
+    const float *t = tmp + (size_t)i * N;
+#pragma omp simd
+    for (int j = 0; j < N; j++) c[j] += t[j];
+  }
+  free(tmp);
+  return true;
+}
+
 void skl_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
   CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   /* One level of parallelism: OpenBLAS stays at one thread and OpenMP runs
-   * blocks of the larger output dimension. Block sizes come from the shape
-   * alone, so every element is computed by the same single-threaded call
-   * whatever the thread count (OpenBLAS's own threading is not
-   * deterministic across thread counts). */
+   * blocks of the larger output dimension (or two halves of a long K).
+   * Block sizes come from the shape alone, so every element is computed by
+   * the same single-threaded calls whatever the thread count (OpenBLAS's
+   * own threading is not deterministic across thread counts). */
   if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
   bool split_m = M >= N;
   int D = split_m ? M : N;
-  int blk = (D / 8 + 15) & ~15;
+  int blk = (D / GEMM_BLOCKS + 15) & ~15;
   blk = blk < 128 ? 128 : blk;
   int nb = (D + blk - 1) / blk;
-  if (nb < 2 || omp_in_parallel() || (double)M * N * K < 4194304.0) {
+  bool small = omp_in_parallel() || (double)M * N * K < 4194304.0;
+  if (!small && K >= 4 * D && K >= 512 &&
+      gemm_split_k(TA, TB, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc))
+    return;
+  if (nb < 2 || small) {
     cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
