@@ -65,7 +65,10 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   if (s->dist.rank == 0) {
     if ((st = skl_fs_mkdirs(s->run_dir, err))) return st;
     if ((st = skl_cfg_write_resolved(rl_train_schema(), c, s->run_dir, err))) return st;
-    if ((st = rl_metrics_open(s->run_dir, o->phase, o->resume ? s->st.step : -1, &s->metrics, err))) return st;
+    /* a resumed run keeps this phase's lines up to its checkpoint; a fresh one
+     * replaces the phase's lines of an earlier run in this folder (e.g. one
+     * killed before its first checkpoint), so steps are never listed twice */
+    if ((st = rl_metrics_open(s->run_dir, o->phase, o->resume ? s->st.step : 0, &s->metrics, err))) return st;
   }
   return SKL_OK;
 }

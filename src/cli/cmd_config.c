@@ -68,7 +68,7 @@ static int cmd_show(int argc, char **argv) {
       {"config", 'c', SKL_ARG_STR, &path, "FILE", "YAML config to resolve"},
       {"kind", 0, SKL_ARG_STR, &kind, "KIND", "schema to use (default: the file's kind: key, else its folder name)"},
   };
-  char known[512], epilog[700];
+  char known[512], epilog[768];
   known_kinds(known, sizeof known);
   snprintf(epilog, sizeof epilog,
            "Prints defaults + file + overrides as YAML, keys in schema order; the output\n"
