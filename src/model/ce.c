@@ -15,7 +15,7 @@ int skl_ce_chunk(int V) {
 
 size_t skl_ce_scratch_floats(int V, int C) {
   (void)C;
-  return (size_t)skl_ce_chunk(V) * V;
+  return (size_t)skl_ce_chunk(V) * (V + 1); /* logits, then -logp per row */
 }
 
 double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const float *x,
@@ -27,12 +27,13 @@ double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const floa
     int nc = N - n0 < chunk ? N - n0 : chunk;
     float *lg = scratch; /* [nc, V] */
     skl_gemm(false, true, nc, V, C, 1.0f, x + (size_t)n0 * C, C, wout, C, 0.0f, lg, V);
-    double chunk_loss = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : chunk_loss) if (SKL_PAR((size_t)nc * V / 4))
+    float *nlp = scratch + (size_t)chunk * V; /* [nc] -logp, summed in row order below */
+#pragma omp parallel for schedule(static) if (SKL_PAR((size_t)nc * V / 4))
     for (int r = 0; r < nc; r++) {
       int n = n0 + r, y = targets[n];
       float *row = lg + (size_t)r * V;
       if (y < 0) {
+        nlp[r] = 0.0f;
         if (logp) logp[n] = 0.0f;
         if (ent) ent[n] = 0.0f;
         if (dx)
@@ -54,7 +55,7 @@ double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const floa
       if (logp) logp[n] = lp;
       if (ent) ent[n] = lz - sl / sum; /* -sum p log p = log Z - E[z] */
       float cf = coef ? coef[n] : 1.0f;
-      chunk_loss += (double)cf * (double)(-lp);
+      nlp[r] = -lp;
       if (dx) {
         float inv = cf / sum;
 #pragma omp simd
@@ -62,7 +63,10 @@ double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const floa
         row[y] -= cf;
       }
     }
-    loss += chunk_loss;
+    /* in row order, whatever the thread count (the product of two floats is
+     * exact in double) */
+    for (int r = 0; r < nc; r++)
+      if (targets[n0 + r] >= 0) loss += (double)(coef ? coef[n0 + r] : 1.0f) * (double)nlp[r];
     if (dx) {
       skl_gemm(false, false, nc, C, V, 1.0f, lg, V, wout, C, 1.0f, dx + (size_t)n0 * C, C);
       if (dwout)

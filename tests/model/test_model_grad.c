@@ -344,6 +344,29 @@ static void test_ce(void) {
   free(c.x), free(c.w), free(c.coef), free(c.scr), free(c.y), free(lp), free(ent), free(dx), free(dw);
 }
 
+/* The returned loss is the row-order sum of coef * -logp, bit for bit, at any
+ * thread count (chunks large enough to run in parallel). */
+static void test_ce_loss_order(void) {
+  int N = 2500, C = 8, V = 512;
+  float *x = randn(N * C, 1), *w = randn(V * C, 0.5f), *coef = randn(N, 1), *lp = zeros(N);
+  float *scr = zeros(skl_ce_scratch_floats(V, C));
+  int32_t *y = malloc(sizeof(int32_t) * N);
+  for (int n = 0; n < N; n++) y[n] = n % 5 == 1 ? -1 : (n * 53) % V;
+  int hi = omp_get_max_threads() > 1 ? omp_get_max_threads() : 2;
+  double loss[2];
+  for (int t = 0; t < 2; t++) {
+    omp_set_num_threads(t ? hi : 1);
+    loss[t] = skl_ce_fused(lp, NULL, NULL, NULL, x, w, y, coef, N, C, V, scr);
+    double want = 0;
+    for (int n = 0; n < N; n++)
+      if (y[n] >= 0) want += (double)coef[n] * (double)(-lp[n]);
+    CHECK_MSG(loss[t] == want, "ce loss %.17g vs row-order sum %.17g at %d threads", loss[t], want, t ? hi : 1);
+  }
+  CHECK(loss[0] == loss[1]);
+  omp_set_num_threads(hi);
+  free(x), free(w), free(coef), free(lp), free(scr), free(y);
+}
+
 /* ---- embedding ---------------------------------------------------------- */
 static void test_embedding(void) {
   int V = 5, C = 3, N = 4;
@@ -545,6 +568,7 @@ int main(void) {
   TIMED(test_rope());
   TIMED(test_attention());
   TIMED(test_ce());
+  TIMED(test_ce_loss_order());
   TIMED(test_embedding());
   TIMED(test_model_fd(SKL_ARCH_LLAMA, false));
   TIMED(test_model_fd(SKL_ARCH_QWEN2, true));
