@@ -9,29 +9,16 @@
 
 #include "core/rng.h"
 #include "model/model.h"
+#include "model/model_testutil.h"
 #include "mtp/mtp.h"
 
+/* tu_config (tests/model) plus the fields a saved model directory needs:
+ * pad id, tied embeddings except qwen2, dtype, rope factor. */
 static inline skl_model_config mu_config(skl_arch arch, int V, int C, int L, int NH, int NKV, int HD,
                                          int FF) {
-  skl_model_config c;
-  memset(&c, 0, sizeof c);
-  c.arch = arch;
-  c.vocab_size = V;
-  c.hidden_size = C;
-  c.n_layers = L;
-  c.n_heads = NH;
-  c.n_kv_heads = NKV;
-  c.head_dim = HD;
-  c.intermediate_size = FF;
-  c.max_position = 4096;
-  c.rms_eps = 1e-6f;
-  c.rope_theta = 10000.0f;
-  c.rope_type = SKL_ROPE_DEFAULT;
+  skl_model_config c = tu_config(arch, V, C, L, NH, NKV, HD, FF);
   c.rope_attn_factor = 1.0f;
-  c.bos_token_id = -1;
   c.pad_token_id = -1;
-  c.qkv_bias = arch == SKL_ARCH_QWEN2;
-  c.qk_norm = arch == SKL_ARCH_QWEN3;
   c.tie_embeddings = arch != SKL_ARCH_QWEN2;
   snprintf(c.torch_dtype, sizeof c.torch_dtype, "float32");
   return c;
