@@ -70,8 +70,8 @@ static const skl_cfg_field fields[] = {
     F("sft.lr", SKL_CFG_FLOAT, sft_lr, "1e-3", 0, 10, "SFT peak learning rate (cosine to min_lr_ratio)"),
     F("sft.warmup", SKL_CFG_INT, sft_warmup, "10", 0, 1e9, "SFT warm-up steps"),
     F("sft.prompt_loss", SKL_CFG_FLOAT, sft_prompt_loss, "0", 0, 1,
-      "weight of prompt tokens in the SFT loss (0: answer tokens only; a small weight also trains the model to "
-      "read and copy from its context, which speeds up learning retrieval)"),
+      "weight of prompt tokens in the SFT loss (0: answer tokens only; > 0 also trains next-token "
+      "prediction on the prompt; metrics report answer_loss apart)"),
     F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
     F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
     F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),
