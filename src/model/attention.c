@@ -98,8 +98,10 @@ static inline int tile_diag(const skl_attn_shape *s, int i0, int j0) {
   return s->q_off + i0 - s->k_off - j0;
 }
 
-/* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, masked to
- * -inf. Kt: the K tile transposed for the tile kernels, or NULL (sgemm). */
+/* S[ni, TILE] = scale * Q[i0.., head h] @ K[j0.., kv head kh]^T, keys that
+ * documents hide set to -inf. Causally hidden keys are left as they are:
+ * the softmax passes skip them by range (tile_diag). Kt: the K tile
+ * transposed for the tile kernels, or NULL (sgemm). */
 static void scores(float *S, const float *q, const float *k, const float *Kt, const skl_attn_shape *s,
                    int h, int kh, int i0, int ni, int j0, int nj, bool mask) {
   int HD = s->HD;
@@ -109,17 +111,12 @@ static void scores(float *S, const float *q, const float *k, const float *Kt, co
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, s->scale, qa, (int)s->q_stride,
                 k + (size_t)j0 * s->k_stride + (size_t)kh * HD, (int)s->k_stride, 0.0f, S, TILE);
-  if (!mask) return;
+  if (!mask || !s->q_doc) return;
   for (int ii = 0; ii < ni; ii++) {
     float *row = S + ii * TILE;
-    int qi = s->q_off + i0 + ii - s->k_off - j0; /* key jj visible iff jj <= qi */
-    if (s->q_doc) {
-      int32_t qd = s->q_doc[i0 + ii];
-      const int32_t *kd = s->k_doc + j0;
-      for (int jj = 0; jj < nj; jj++) row[jj] = (jj <= qi && kd[jj] == qd) ? row[jj] : -INFINITY;
-    } else {
-      for (int jj = imax(0, qi + 1); jj < nj; jj++) row[jj] = -INFINITY;
-    }
+    int32_t qd = s->q_doc[i0 + ii];
+    const int32_t *kd = s->k_doc + j0;
+    for (int jj = 0; jj < nj; jj++) row[jj] = kd[jj] == qd ? row[jj] : -INFINITY;
   }
 }
 
@@ -134,67 +131,50 @@ void skl_attn_forward(float *out, float *lse, const float *q, const float *k, co
   {
     bool owned, fast = skl_attn_tile_ok(HD);
     tile_buf *tb = tile_get(s, &owned);
-    float m[TILE], l[TILE];
-#pragma omp for collapse(2) schedule(dynamic, 1)
-    for (int h = 0; h < NH; h++)
-      for (int qt = 0; qt < nqt; qt++) {
-        int kh = h / grp, i0 = qt * TILE, ni = imin(TILE, Tq - i0);
-        for (int ii = 0; ii < ni; ii++) {
-          m[ii] = -INFINITY;
-          l[ii] = 0.0f;
-        }
-        memset(tb->acc, 0, sizeof(float) * ni * HD);
-        int jend = imin(s->Tk, s->q_off + i0 + ni - s->k_off);
-        for (int j0 = 0; j0 < jend; j0 += TILE) {
-          int nj = imin(TILE, jend - j0);
-          bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
-          if (skip) continue;
-          if (fast)
-            skl_attn_tile_transpose(tb->Kt, k + (size_t)j0 * s->k_stride + (size_t)kh * HD,
-                                    s->k_stride, nj, HD);
-          scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
-          for (int ii = 0; ii < ni; ii++) {
-            float *row = tb->S + ii * TILE;
-            float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-            for (int jj = 0; jj < nj; jj++) mx = row[jj] > mx ? row[jj] : mx;
-            if (mx == -INFINITY) {
-              memset(row, 0, sizeof(float) * nj);
-              continue;
-            }
-            float mnew = m[ii] > mx ? m[ii] : mx;
-            float corr = m[ii] == -INFINITY ? 0.0f : skl_expf(m[ii] - mnew);
-            float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-            for (int jj = 0; jj < nj; jj++) {
-              float p = row[jj] == -INFINITY ? 0.0f : skl_expf(row[jj] - mnew);
-              row[jj] = p;
-              sum += p;
-            }
-            l[ii] = l[ii] * corr + sum;
-            m[ii] = mnew;
-            if (corr != 1.0f) {
-              float *a = tb->acc + ii * HD;
-#pragma omp simd
-              for (int d = 0; d < HD; d++) a[d] *= corr;
-            }
-          }
-          /* acc[ni, HD] += P[ni, nj] @ V[j0.., kv head] */
-          const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
-          if (fast)
-            skl_attn_tile_ab(tb->acc, HD, tb->S, TILE, 1, vb, s->v_stride, ni, nj, HD, SKL_ATTN_NODIAG,
-                             tile_diag(s, i0, j0));
-          else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE, vb,
-                        (int)s->v_stride, 1.0f, tb->acc, HD);
-        }
-        for (int ii = 0; ii < ni; ii++) {
-          float *o = out + (size_t)(i0 + ii) * s->o_stride + (size_t)h * HD;
-          float inv = l[ii] > 0.0f ? 1.0f / l[ii] : 0.0f;
-          for (int d = 0; d < HD; d++) o[d] = tb->acc[ii * HD + d] * inv;
-          lse[(size_t)h * Tq + i0 + ii] = l[ii] > 0.0f ? m[ii] + logf(l[ii]) : -INFINITY;
-        }
+    float m[TILE], l[TILE], corr[TILE];
+    /* the longest tasks (last query tiles: most visible keys) first, so
+     * the loop ends on short ones */
+#pragma omp for schedule(dynamic, 1)
+    for (int t = 0; t < NH * nqt; t++) {
+      int h = t % NH, qt = nqt - 1 - t / NH;
+      int kh = h / grp, i0 = qt * TILE, ni = imin(TILE, Tq - i0);
+      for (int ii = 0; ii < ni; ii++) {
+        m[ii] = -INFINITY;
+        l[ii] = 0.0f;
       }
+      memset(tb->acc, 0, sizeof(float) * ni * HD);
+      int jend = imin(s->Tk, s->q_off + i0 + ni - s->k_off);
+      for (int j0 = 0; j0 < jend; j0 += TILE) {
+        int nj = imin(TILE, jend - j0);
+        bool skip, mask = tile_plan(s, i0, ni, j0, nj, &skip);
+        if (skip) continue;
+        if (fast)
+          skl_attn_tile_transpose(tb->Kt, k + (size_t)j0 * s->k_stride + (size_t)kh * HD,
+                                  s->k_stride, nj, HD);
+        scores(tb->S, q, k, fast ? tb->Kt : NULL, s, h, kh, i0, ni, j0, nj, mask);
+        skl_attn_tile_softmax(tb->S, ni, nj, tile_diag(s, i0, j0), m, l, corr);
+        for (int ii = 0; ii < ni; ii++) {
+          if (corr[ii] == 1.0f) continue;
+          float *a = tb->acc + ii * HD, c = corr[ii];
+#pragma omp simd
+          for (int d = 0; d < HD; d++) a[d] *= c;
+        }
+        /* acc[ni, HD] += P[ni, nj] @ V[j0.., kv head] */
+        const float *vb = v + (size_t)j0 * s->v_stride + (size_t)kh * HD;
+        if (fast)
+          skl_attn_tile_ab(tb->acc, HD, tb->S, TILE, 1, vb, s->v_stride, ni, nj, HD, SKL_ATTN_NODIAG,
+                           tile_diag(s, i0, j0));
+        else
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ni, HD, nj, 1.0f, tb->S, TILE, vb,
+                      (int)s->v_stride, 1.0f, tb->acc, HD);
+      }
+      for (int ii = 0; ii < ni; ii++) {
+        float *o = out + (size_t)(i0 + ii) * s->o_stride + (size_t)h * HD;
+        float inv = l[ii] > 0.0f ? 1.0f / l[ii] : 0.0f;
+        for (int d = 0; d < HD; d++) o[d] = tb->acc[ii * HD + d] * inv;
+        lse[(size_t)h * Tq + i0 + ii] = l[ii] > 0.0f ? m[ii] + logf(l[ii]) : -INFINITY;
+      }
+    }
     if (owned) free(tb);
   }
   openblas_set_num_threads(blas_threads);
@@ -239,23 +219,8 @@ static void probs_and_dS(tile_buf *tb, const float *dout, const float *v, const 
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, ni, nj, HD, 1.0f, da, (int)s->o_stride,
                 v + (size_t)j0 * s->v_stride + (size_t)kh * HD, (int)s->v_stride, 0.0f, tb->dP, TILE);
-  float sc = s->scale;
-  for (int ii = 0; ii < ni; ii++) {
-    float *row = tb->S + ii * TILE, *dp = tb->dP + ii * TILE;
-    float L = lse[(size_t)h * Tq + i0 + ii], Di = D[(size_t)h * Tq + i0 + ii];
-    /* keys from je on are causally hidden (dP there may be unwritten) */
-    int je = L == -INFINITY ? 0 : imax(0, imin(nj, ii + diag + 1));
-#pragma omp simd
-    for (int jj = 0; jj < je; jj++) {
-      float p = row[jj] == -INFINITY ? 0.0f : skl_expf(row[jj] - L);
-      row[jj] = p;
-      dp[jj] = p * (dp[jj] - Di) * sc;
-    }
-    if (je < nj) {
-      memset(row + je, 0, sizeof(float) * (nj - je));
-      memset(dp + je, 0, sizeof(float) * (nj - je));
-    }
-  }
+  skl_attn_tile_probs(tb->S, tb->dP, ni, nj, diag, lse + (size_t)h * Tq + i0,
+                      D + (size_t)h * Tq + i0, s->scale);
 }
 
 /* D[h, i] = dot(dout[i, h], out[i, h]): the softmax backward's row term. */

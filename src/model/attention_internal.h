@@ -56,4 +56,22 @@ void skl_attn_tile_abt(float *S, const float *A, size_t lda, const float *Bt, in
 void skl_attn_tile_ab(float *C, size_t ldc, const float *A, size_t ars, size_t acs, const float *B,
                       size_t ldb, int M, int K, int HD, int lo, int hi);
 
+/* ---- softmax passes (attn_softmax.c) ------------------------------------ */
+
+/* The forward's online-softmax update of a score tile S[ni, SKL_ATTN_TILE]
+ * (scaled scores; -inf where a document mask hides a key). Row ii sees
+ * columns jj < nj with jj <= ii + diag (SKL_ATTN_NODIAG: all); the others
+ * may hold anything and are not read. For each row: m[ii] (running max)
+ * and l[ii] (running sum) updated, S = exp(S - m_new) over [0, nj) (0 where
+ * hidden), corr[ii] = exp(m_old - m_new) to rescale the row's output
+ * accumulator (1 for a row that sees nothing here: m, l, S row zeroed). */
+void skl_attn_tile_softmax(float *S, int ni, int nj, int diag, float *m, float *l, float *corr);
+
+/* The backward's P and dS of a tile from its scores S (as above) and dP =
+ * dO @ V^T (columns past the causal limit may be unwritten): S = P =
+ * exp(S - L[ii]), dP = P * (dP - D[ii]) * scale over [0, nj), 0 where
+ * hidden (and on rows with L = -inf). */
+void skl_attn_tile_probs(float *S, float *dP, int ni, int nj, int diag, const float *L,
+                         const float *D, float scale);
+
 #endif
