@@ -13,6 +13,7 @@ const char *const rl_chat_formats[] = {"auto", "chatml", "llama3", "plain", NULL
 const char *const rl_agg_names[] = {"token-mean", "seq-mean-token-mean", "seq-mean-token-sum", NULL};
 static const char *const kl_names[] = {"k1", "k2", "k3", NULL};
 static const char *const schedules[] = {"constant", "cosine", NULL};
+const char *const rl_sft_targets[] = {"answer", "quote", NULL};
 
 #define F(k, t, field, d, lo, hi, h) {.key = k, .type = t, .offset = offsetof(rl_train_cfg, field), .def = d, .min = lo, .max = hi, .help = h}
 #define E(k, field, d, ch, h) {.key = k, .type = SKL_CFG_ENUM, .offset = offsetof(rl_train_cfg, field), .def = d, .choices = ch, .help = h}
@@ -72,6 +73,10 @@ static const skl_cfg_field fields[] = {
     F("sft.prompt_loss", SKL_CFG_FLOAT, sft_prompt_loss, "0", 0, 1,
       "weight of prompt tokens in the SFT loss (0: answer tokens only; > 0 also trains next-token "
       "prediction on the prompt; metrics report answer_loss apart)"),
+    E("sft.target", sft_target, "answer", rl_sft_targets,
+      "SFT response: answer = \"Answer: <gold>\"; quote = first the inserts (\"Entry ...: its value is ...\") of "
+      "the entries the answer's expression names, one per line, then the answer line: the quoting teaches a "
+      "small model to find and copy its evidence (raise rollout.max_response to fit)"),
     F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
     F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
     F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),

@@ -59,6 +59,7 @@ typedef struct {
   char *sft_out;           /* SFT run directory (NULL: OUT/sft) */
   int sft_warmup;
   double sft_prompt_loss; /* weight of prompt tokens in the SFT loss (0: masked) */
+  int sft_target;          /* index into rl_sft_targets: answer|quote */
   /* filter */
   int filter_k;            /* samples per item */
   double filter_low, filter_high;
@@ -73,6 +74,7 @@ typedef struct {
 } rl_train_cfg;
 
 extern const char *const rl_chat_formats[];
+extern const char *const rl_sft_targets[];
 extern const char *const rl_agg_names[];
 
 /* Run folder of a phase: "sft" -> sft.out (or OUT/sft), else OUT.

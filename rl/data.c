@@ -3,6 +3,8 @@
 #include "rl/data.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +48,74 @@ static skl_status encode_copy(const skl_tokenizer *tok, const char *text, int32_
   *ids = t.data; /* take ownership of the array */
   *n = (int)t.len;
   return SKL_OK;
+}
+
+/* Whether expr names anchor a ("a3" in "solve(Q(a3))", not in "a31" or "ka3"). */
+static int expr_names(const char *expr, long long a) {
+  char name[32];
+  int n = snprintf(name, sizeof name, "a%lld", a);
+  for (const char *p = strstr(expr, name); p; p = strstr(p + 1, name)) {
+    char before = p > expr ? p[-1] : ' ', after = p[n];
+    bool word = (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
+                (before >= '0' && before <= '9') || before == '_';
+    if (!word && !(after >= '0' && after <= '9')) return 1;
+  }
+  return 0;
+}
+
+typedef struct {
+  long long doc;
+  double depth;
+  const char *text;
+} quote;
+
+static int quote_cmp(const void *a, const void *b) {
+  const quote *x = a, *y = b;
+  if (x->doc != y->doc) return x->doc < y->doc ? -1 : 1;
+  return (x->depth > y->depth) - (x->depth < y->depth);
+}
+
+/* sft.target quote: the inserts of the anchors the answer's expression names
+ * (extra_info.blueprint: expr, doc_mapping[] {anchor, doc, depth, text}), one
+ * per line in text order, a repeated text once. */
+static skl_status append_quotes(json_t *rec, const char *where, skl_buf *out, skl_error *err) {
+  json_t *bp = json_object_get(json_object_get(rec, "extra_info"), "blueprint");
+  const char *expr = json_string_value(json_object_get(bp, "expr"));
+  json_t *map = json_object_get(bp, "doc_mapping");
+  if (!expr || !json_is_array(map))
+    return skl_error_set(err, SKL_ERR_INVALID,
+                         "%s: sft.target quote needs extra_info.blueprint.expr and .doc_mapping (as `skillrl "
+                         "synth` writes them); regenerate the data or use sft.target answer", where);
+  size_t n = json_array_size(map), k = 0;
+  quote *q = malloc(sizeof *q * (n ? n : 1));
+  if (!q) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    json_t *m = json_array_get(map, i);
+    json_t *a = json_object_get(m, "anchor"), *d = json_object_get(m, "doc"), *dp = json_object_get(m, "depth");
+    const char *text = json_string_value(json_object_get(m, "text"));
+    if (!json_is_integer(a) || !json_is_integer(d) || !json_is_number(dp) || !text) {
+      free(q);
+      return skl_error_set(err, SKL_ERR_INVALID,
+                           "%s: extra_info.blueprint.doc_mapping[%zu] needs integer 'anchor' and 'doc', number "
+                           "'depth' and string 'text' for sft.target quote", where, i);
+    }
+    if (!expr_names(expr, json_integer_value(a))) continue;
+    bool seen = false;
+    for (size_t j = 0; j < k && !seen; j++) seen = !strcmp(q[j].text, text);
+    if (!seen) q[k++] = (quote){json_integer_value(d), json_number_value(dp), text};
+  }
+  if (k == 0) {
+    free(q);
+    return skl_error_set(err, SKL_ERR_INVALID,
+                         "%s: no insert in extra_info.blueprint.doc_mapping belongs to an anchor the answer's "
+                         "expression '%s' names, so sft.target quote has nothing to quote; use sft.target answer",
+                         where, expr);
+  }
+  qsort(q, k, sizeof *q, quote_cmp);
+  skl_status s = SKL_OK;
+  for (size_t j = 0; j < k && !s; j++) s = skl_buf_printf(out, "%s\n", q[j].text);
+  free(q);
+  return s ? skl_error_set(err, SKL_ERR_NOMEM, "out of memory") : SKL_OK;
 }
 
 /* One record -> one item. where = "SHARD:LINE" for messages. */
@@ -99,6 +169,7 @@ static skl_status make_item(const rl_data_opts *o, const skl_tokenizer *tok, con
                          "after the response budget; use a model with a longer window, a smaller response "
                          "budget, or data synthesized at a shorter length", where, id, it->n_prompt, o->max_prompt);
   skl_buf resp = {0};
+  if (o->quote_evidence && (s = append_quotes(rec, where, &resp, err))) { skl_buf_free(&resp); return s; }
   if (skl_buf_printf(&resp, "Answer: %s", answer)) { skl_buf_free(&resp); return skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); }
   s = encode_copy(tok, resp.data, &it->target, &it->n_target, err);
   skl_buf_free(&resp);

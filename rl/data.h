@@ -22,7 +22,8 @@ typedef struct {
   skill_answer_type type;
   int32_t *prompt;         /* [n_prompt] chat-rendered prompt ids, ending with the assistant opening */
   int n_prompt;
-  int32_t *target;         /* [n_target] SFT response: "Answer: <gold>" then the stop token */
+  int32_t *target;         /* [n_target] SFT response: "Answer: <gold>" (with quote_evidence
+                            * after the quoted inserts, one per line) then the stop token */
   int n_target;
   int n_tokens_meta;       /* extra_info.n_tokens as written by synth (-1 if absent) */
 } rl_item;
@@ -44,6 +45,7 @@ typedef struct {
   int max_prompt;          /* refuse prompts longer than this (the model's window minus the
                             * response budget); 0 = no check */
   int check_tokenizer;     /* refuse when the manifest's tokenizer hash differs from tok's */
+  int quote_evidence;      /* SFT target: first the inserts the answer rests on (sft.target quote) */
 } rl_data_opts;
 
 /* Load and tokenize. Errors name the shard and line (missing fields the

@@ -54,7 +54,7 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   if ((st = skl_tokenizer_load(s->tokenizer_path, &s->tok, err)))
     return skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
   rl_data_opts dopt = {.dir = c->data, .split = "train", .skills = c->skills, .format = (skl_chat_format)c->chat_format,
-                       .max_prompt = max_prompt, .check_tokenizer = 1};
+                       .max_prompt = max_prompt, .check_tokenizer = 1, .quote_evidence = c->sft_target == 1};
   if ((st = rl_dataset_load(&dopt, s->tok, &s->data, err))) return st;
   s->order = malloc(sizeof *s->order * (size_t)s->data.n);
   if (!s->order) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
