@@ -599,7 +599,8 @@ skl_status eval_score_write_samples(const eval_score_result *res, const char *pa
 /* ---- one prediction at a time (the probe runner) ------------------------- */
 
 struct eval_scorer {
-  eval_score_opts o;
+  eval_score_opts o; /* its strings point at the copies below: callers may free theirs */
+  char *data_path, *metric;
   ctx c;
 };
 
@@ -609,6 +610,11 @@ skl_status eval_scorer_load(const eval_score_opts *opts, eval_scorer **out, skl_
   if (!sc) return NOMEM(err);
   sc->o = *opts;
   sc->o.pred_path = NULL;
+  sc->data_path = strdup(opts->data_path ? opts->data_path : "");
+  sc->metric = opts->metric ? strdup(opts->metric) : NULL;
+  if (!sc->data_path || (opts->metric && !sc->metric)) { eval_scorer_free(sc); return NOMEM(err); }
+  sc->o.data_path = sc->data_path;
+  sc->o.metric = sc->metric;
   sc->c.o = &sc->o;
   file_task_of(opts->data_path, sc->c.file_task, sizeof sc->c.file_task);
   skl_status st = SKL_OK;
@@ -641,6 +647,8 @@ void eval_scorer_free(eval_scorer *sc) {
   for (size_t i = 0; i < sc->c.n; i++) item_free(&sc->c.items[i]);
   free(sc->c.items);
   free(sc->c.table);
+  free(sc->data_path);
+  free(sc->metric);
   free(sc);
 }
 

@@ -282,6 +282,21 @@ static void test_refusals(const char *model, const char *model_other) {
   /* a bad benchmark spec */
   CHECK(run(model, P(1, "out_bad3"), "benchmarks=[nopath]", 0, &st, &err) == SKL_ERR_INVALID);
   CHECK_CONTAINS(err.msg, "NAME=PATH");
+  /* a probe whose gold answer is not of its answer_type: the shard and line
+   * (the scorer keeps its own copy of the path, which the runner frees) */
+  skl_fs_mkdirs(P(2, "probes_bad/niah"), NULL);
+  CHECK(tu_write(P(2, "probes_bad/manifest.json"),
+                 "{\"format\":\"skillrl-dataset\",\"version\":1,\"shards\":["
+                 "{\"path\":\"niah/test-00000.jsonl\",\"skill\":\"niah\",\"split\":\"test\"}]}"));
+  skl_buf b = {0};
+  probe_record(&b, "niah", 0, "77", 0.1);
+  probe_record(&b, "niah", 1, "seventy", 0.5);
+  CHECK(tu_write(P(2, "probes_bad/niah/test-00000.jsonl"), b.data));
+  skl_buf_free(&b);
+  snprintf(extra, sizeof extra, "probes=%s/probes_bad\nbenchmarks=[]", tmp);
+  CHECK(run(model, P(1, "out_bad5"), extra, 0, &st, &err) == SKL_ERR_INVALID);
+  CHECK_CONTAINS(err.msg, "probes_bad/niah/test-00000.jsonl:2");
+  CHECK_CONTAINS(err.msg, "'seventy' is not a valid number answer");
   /* pass@k with k > n */
   CHECK(run(model, P(1, "out_bad4"), "sample={n: 2, k: [1, 4]}", 0, &st, &err) == SKL_ERR_INVALID);
   CHECK_CONTAINS(err.msg, "sample.k 4 exceeds sample.n 2");
