@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # Slow suite: the README's main job (scripts/quickstart.sh) end to end at
-# QUICKSTART_SCALE=small with the built binary; checks every stage's output.
+# QUICKSTART_SCALE=small with the built binary, for both jobs (the default
+# quickstart and SKL_JOB=demo, the RL demonstration's configs); checks every
+# stage's output, and that an unknown job is refused.
 set -u
 src=${SKL_SOURCE_ROOT:?}
 tmp=$(mktemp -d /tmp/skl_quickstart.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
-QUICKSTART_SCALE=small QUICKSTART_DIR="$tmp/qs" bash "$src/scripts/quickstart.sh" >"$tmp/log" 2>&1
+for job in quickstart demo; do
+  d=$tmp/$job
+  SKL_JOB=$job QUICKSTART_SCALE=small QUICKSTART_DIR="$d" bash "$src/scripts/quickstart.sh" >"$tmp/$job.log" 2>&1
+  rc=$?
+  check "$job: exits 0 (see log below)" "[ $rc -eq 0 ]"
+  check "$job: dataset manifest" "[ -f '$d/data/manifest.json' ]"
+  check "$job: trained tokenizer" "[ -f '$d/tokenizer.json' ]"
+  check "$job: SFT final model" "[ -f '$d/sft/final/model.safetensors' ]"
+  check "$job: RL final model" "[ -f '$d/rl/final/model.safetensors' ]"
+  check "$job: RL metrics" "[ -s '$d/rl/metrics.jsonl' ]"
+  check "$job: reward/accuracy and SFT loss curves (PNG)" "[ \"\$(head -c 4 '$d/rl/curves.png' | od -An -c | tr -d ' ')\" = '211PNG' ] && [ -s '$d/sft/curves.png' ]"
+  check "$job: eval after SFT and after RL" "[ -s '$d/eval-sft/results.jsonl' ] && [ -s '$d/eval-rl/results.jsonl' ]"
+  check "$job: side-by-side table printed" "grep -q 'mean (all items)' '$tmp/$job.log'"
+  [ $fail -eq 0 ] || tail -40 "$tmp/$job.log" >&2
+done
+check "demo: SFT quotes the evidence" "grep -q '^  target: quote' '$tmp/demo/sft/config.yaml'"
+check "demo: niah only, entry at depth 1" "grep -q 'depth=1.00' <(zstd -dc '$tmp/demo/data/niah/test-00000.jsonl.zst' | head -1)"
+SKL_JOB=nope QUICKSTART_DIR="$tmp/nope" bash "$src/scripts/quickstart.sh" >"$tmp/nope.log" 2>&1
 rc=$?
-check "quickstart exits 0 (see log below)" "[ $rc -eq 0 ]"
-check "dataset manifest" "[ -f '$tmp/qs/data/manifest.json' ]"
-check "trained tokenizer" "[ -f '$tmp/qs/tokenizer.json' ]"
-check "SFT final model" "[ -f '$tmp/qs/sft/final/model.safetensors' ]"
-check "RL final model" "[ -f '$tmp/qs/rl/final/model.safetensors' ]"
-check "RL metrics" "[ -s '$tmp/qs/rl/metrics.jsonl' ]"
-check "reward/accuracy and SFT loss curves (PNG)" "[ \"\$(head -c 4 '$tmp/qs/rl/curves.png' | od -An -c | tr -d ' ')\" = '211PNG' ] && [ -s '$tmp/qs/sft/curves.png' ]"
-check "eval after SFT and after RL" "[ -s '$tmp/qs/eval-sft/results.jsonl' ] && [ -s '$tmp/qs/eval-rl/results.jsonl' ]"
-check "side-by-side table printed" "grep -q 'mean (all items)' '$tmp/log'"
-[ $fail -eq 0 ] || tail -40 "$tmp/log" >&2
+check "an unknown SKL_JOB is refused" "[ $rc -eq 2 ] && grep -q 'use quickstart (default) or demo' '$tmp/nope.log'"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
