@@ -19,6 +19,7 @@
 #   SKL_BIN=build-x/skillrl SPEC_SCALE=small scripts/bench_speculative.sh
 #   SPEC_SKIP_TRAIN=1 ...                        # reuse the trained models
 #   SPEC_SKIP_BENCH=1 ...                        # train only
+#   SPEC_MODEL=configs/model/deep10m.yaml ...    # another model config (default ref5m)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SKL_BIN:-build/skillrl}
@@ -33,15 +34,16 @@ else
 fi
 sft_steps=${SPEC_SFT_STEPS:-$sft_steps}
 prompt_loss=${SPEC_PROMPT_LOSS:-0.5}
+model_cfg=${SPEC_MODEL:-configs/model/ref5m.yaml}
 mkdir -p "$R"
 if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
-  echo "== data, tokenizer, ref5m model, SFT ($scale)" >&2
+  echo "== data, tokenizer, $(basename "$model_cfg" .yaml) model, SFT ($scale)" >&2
   $bin synth -c configs/synth/quickstart.yaml -o "$R/data0" --overwrite count.train=$n_train count.test=20 >&2
   $bin tokenizer train --vocab-size 512 -o "$R/tokenizer.json" "$R"/data0/*/train-*.jsonl.zst >&2
   $bin synth -c configs/synth/quickstart.yaml -o "$R/data" --overwrite tokenizer="$R/tokenizer.json" \
     count.train=$n_train count.test=20 >&2
   rm -rf "$R/model0" "$R/sft" "$R/rl"
-  $bin model init -c configs/model/ref5m.yaml -o "$R/model0" --tokenizer "$R/tokenizer.json" >&2
+  $bin model init -c "$model_cfg" -o "$R/model0" --tokenizer "$R/tokenizer.json" >&2
   $bin sft -c configs/train/quick.yaml -q model="$R/model0" data="$R/data" out="$R/rl" sft.out="$R/sft" \
     sft.steps=$sft_steps sft.seq=1024 sft.batch=4 sft.prompt_loss=$prompt_loss >&2
   echo "== MTP heads: CE-only vs self-distilled, 1 head, then extended to 4" >&2
@@ -58,7 +60,8 @@ fi
 # renders them for rollouts (chat format plain, generation prompt)
 for i in $(seq 0 $((n_prompts - 1))); do
   shard=$(ls "$R"/data/*/test-*.jsonl.zst | sed -n "$((i + 1))p")
-  zstd -dc "$shard" | head -1 | python3 -c '
+  # zstd gets SIGPIPE when head exits early: not an error (pipefail)
+  { zstd -dc "$shard" || true; } | head -1 | python3 -c '
 import json, sys
 msgs = json.loads(sys.stdin.readline())["prompt"]
 sys.stdout.write("\n\n".join(("Assistant: " if m["role"] == "assistant" else "") + m["content"] for m in msgs)
