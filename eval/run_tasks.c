@@ -14,6 +14,7 @@
 #include "core/sha256.h"
 #include "eval/jsonl_internal.h"
 #include "eval/run_internal.h"
+#include "skills/blueprint.h"
 
 #define NOMEM(err) skl_error_set(err, SKL_ERR_NOMEM, "out of memory")
 
@@ -160,10 +161,8 @@ static double needle_depth(json_t *o) {
   if (!json_is_array(map) || !expr) return -1;
   double sum = 0;
   int n = 0;
-  for (const char *p = expr; *p; p++) {
-    if (*p != 'a' || (p > expr && (p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z')))) continue;
-    if (p[1] < '0' || p[1] > '9') continue;
-    long k = strtol(p + 1, NULL, 10);
+  long k;
+  for (const char *p = skill_expr_next_anchor(expr, expr, &k); p; p = skill_expr_next_anchor(expr, p, &k)) {
     size_t i;
     json_t *e;
     json_array_foreach(map, i, e) {

@@ -50,19 +50,6 @@ static skl_status encode_copy(const skl_tokenizer *tok, const char *text, int32_
   return SKL_OK;
 }
 
-/* Whether expr names anchor a ("a3" in "solve(Q(a3))", not in "a31" or "ka3"). */
-static int expr_names(const char *expr, long long a) {
-  char name[32];
-  int n = snprintf(name, sizeof name, "a%lld", a);
-  for (const char *p = strstr(expr, name); p; p = strstr(p + 1, name)) {
-    char before = p > expr ? p[-1] : ' ', after = p[n];
-    bool word = (before >= 'a' && before <= 'z') || (before >= 'A' && before <= 'Z') ||
-                (before >= '0' && before <= '9') || before == '_';
-    if (!word && !(after >= '0' && after <= '9')) return 1;
-  }
-  return 0;
-}
-
 typedef struct {
   long long doc;
   double depth;
@@ -99,7 +86,7 @@ static skl_status append_quotes(json_t *rec, const char *where, skl_buf *out, sk
                            "%s: extra_info.blueprint.doc_mapping[%zu] needs integer 'anchor' and 'doc', number "
                            "'depth' and string 'text' for sft.target quote", where, i);
     }
-    if (!expr_names(expr, json_integer_value(a))) continue;
+    if (!skill_expr_names_anchor(expr, (long)json_integer_value(a))) continue;
     bool seen = false;
     for (size_t j = 0; j < k && !seen; j++) seen = !strcmp(q[j].text, text);
     if (!seen) q[k++] = (quote){json_integer_value(d), json_number_value(dp), text};

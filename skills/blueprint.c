@@ -41,3 +41,22 @@ size_t skill_blueprint_content_chars(const skill_blueprint *bp) {
   for (int i = 0; i < bp->n_inserts; i++) n += strlen(bp->inserts[i].text) + 1;
   return n;
 }
+
+const char *skill_expr_next_anchor(const char *expr, const char *p, long *k) {
+  for (; *p; p++) {
+    if (*p != 'a' || p[1] < '0' || p[1] > '9') continue;
+    char b = p > expr ? p[-1] : ' ';
+    if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_') continue;
+    char *end;
+    *k = strtol(p + 1, &end, 10);
+    return end;
+  }
+  return NULL;
+}
+
+bool skill_expr_names_anchor(const char *expr, long k) {
+  long a;
+  for (const char *p = skill_expr_next_anchor(expr, expr, &a); p; p = skill_expr_next_anchor(expr, p, &a))
+    if (a == k) return true;
+  return false;
+}

@@ -5,6 +5,7 @@
 #ifndef SKILL_BLUEPRINT_H
 #define SKILL_BLUEPRINT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -96,6 +97,15 @@ typedef struct {
 /* Sum of the characters the blueprint puts into the prompt (inserts, question),
  * the minimum a target length must hold. */
 size_t skill_blueprint_content_chars(const skill_blueprint *bp);
+
+/* The next anchor reference "a<k>" of a blueprint expression (its `expr`
+ * string, as written into extra_info.blueprint) at or after p, a word of its
+ * own (not the tail of a name like "data1"): sets *k and returns the position
+ * just after it, or NULL when there is none. Start with p = expr. */
+const char *skill_expr_next_anchor(const char *expr, const char *p, long *k);
+
+/* Whether expr references anchor k. */
+bool skill_expr_names_anchor(const char *expr, long k);
 
 /* Allocate room for n_docs, up to max_anchors anchors and max_inserts inserts.
  * @return SKL_OK or SKL_ERR_NOMEM */

@@ -589,6 +589,20 @@ static void test_anchors_and_blueprint(void) {
 
 /* niah's reasoning knob: 0 states every value literally (the question is the
  * number itself), 1 (default) also uses arithmetic and min/max statements. */
+/* Anchor references of an expression: words "a<k>", whole numbers, in order. */
+static void test_expr_anchors(void) {
+  const char *e = "round(max(solve(Q(a1)), solve(Q(a12))) if count(docs(a0)) > 3 else data1 + ka2, 2)";
+  long k[8];
+  int n = 0;
+  for (const char *p = skill_expr_next_anchor(e, e, &k[n]); p && n < 7; p = skill_expr_next_anchor(e, p, &k[n])) n++;
+  CHECK(n == 3);
+  CHECK(n == 3 && k[0] == 1 && k[1] == 12 && k[2] == 0);
+  CHECK(skill_expr_names_anchor(e, 12) && skill_expr_names_anchor(e, 0) && skill_expr_names_anchor(e, 1));
+  CHECK(!skill_expr_names_anchor(e, 2));  /* "ka2": part of a name */
+  CHECK(!skill_expr_names_anchor("a", 0) && !skill_expr_names_anchor("", 0));
+  CHECK(skill_expr_names_anchor("a7", 7) && !skill_expr_names_anchor("a7", 70));
+}
+
 static void test_niah_literal(void) {
   const skill_def *d = skill_find("niah");
   int computed[2] = {0, 0};
@@ -625,6 +639,7 @@ int main(int argc, char **argv) {
   test_anchors_and_blueprint();
   test_determinism();
   test_niah_literal();
+  test_expr_anchors();
   test_generators(samples);
   return test_report();
 }
