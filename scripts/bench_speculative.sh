@@ -25,7 +25,11 @@ cd "$(dirname "$0")/.."
 bin=${SKL_BIN:-build/skillrl}
 R=${SPEC_DIR:-runs/bench_speculative}
 scale=${SPEC_SCALE:-full}
-export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# OpenMP's default wait policy (spin briefly, then sleep): decoding runs many
+# short parallel regions, and OMP_WAIT_POLICY=passive makes every one of them
+# wake its workers through the kernel (plain decoding 1.4-1.75x slower, which
+# also flatters speculation). Users get the default; so does this script.
+unset OMP_WAIT_POLICY
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 if [ "$scale" = small ]; then
   n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1

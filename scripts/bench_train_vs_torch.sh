@@ -7,8 +7,8 @@
 #   THREADS=2 (default) sets OpenMP/OpenBLAS/torch threads for both peers.
 # Debian's OpenBLAS 0.3.21 takes recent CPUs for Prescott (~5x slower sgemm);
 # both peers use the same libopenblas, so the core type is forced for both.
-# OMP_WAIT_POLICY=passive keeps idle OpenMP workers from spinning against
-# busy ones (it matters most when the machine is shared); it applies to both.
+# OpenMP's wait policy is left as users get it (unset: spin briefly, then
+# sleep); an OMP_WAIT_POLICY already in the environment applies to both peers.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$root/build}"
@@ -19,7 +19,6 @@ if [ ! -x "$bin" ]; then
   exit 2
 fi
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-SkylakeX}"
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 export SKL_SOURCE_ROOT="$root"
 export PYTHON="${PYTHON:-/usr/bin/python3}"
 threads="${THREADS:-2}"

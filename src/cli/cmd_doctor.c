@@ -82,6 +82,8 @@ int skl_cmd_doctor(int argc, char **argv) {
   if (skl_blas_warning(warn, sizeof warn)) printf("%-11s warning: %s\n", "", warn);
   printf("%-11s %d threads (OMP_NUM_THREADS=%s)\n", "openmp:", skl_sys_threads(),
          getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset");
+  if (skl_omp_wait_warning_for(getenv("OMP_WAIT_POLICY"), warn, sizeof warn))
+    printf("%-11s warning: %s\n", "", warn);
   print_mpi();
   printf("%-11s %s\n", "zstd:", ZSTD_versionString());
   printf("%-11s %s\n", "libyaml:", yaml_get_version_string());

@@ -169,6 +169,17 @@ bool skl_blas_warning(char *buf, size_t n) {
   return skl_blas_warning_for(skl_blas_core(), &cpu, buf, n);
 }
 
+bool skl_omp_wait_warning_for(const char *policy, char *buf, size_t n) {
+  if (n) buf[0] = '\0';
+  if (!policy || strcasecmp(policy, "passive")) return false;
+  if (n)
+    snprintf(buf, n,
+             "OMP_WAIT_POLICY=%s: idle OpenMP workers sleep in the kernel between parallel regions, and "
+             "decoding (generate, rollouts) runs many short ones: up to 1.75x slower. Fix: unset OMP_WAIT_POLICY",
+             policy);
+  return true;
+}
+
 /* ---- bench JSON line ---- */
 
 static void bj_put(skl_benchjson *j, skl_status st) {

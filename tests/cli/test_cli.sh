@@ -59,9 +59,14 @@ for lib in zstd libyaml jansson pcre2 utf8proc mpi openmp; do
   check "doctor prints $lib" grep -Eq "^$lib: +[^ ]" "$tmp/stdout"
 done
 check "doctor --no-bench skips sgemm" bash -c '! grep -q "^sgemm:" "$0"' "$tmp/stdout"
+run env OMP_WAIT_POLICY=passive "$BIN" doctor --no-bench
+check "doctor warns about OMP_WAIT_POLICY=passive with the fix" \
+  grep -Eq "^ +warning: OMP_WAIT_POLICY=passive: .* Fix: unset OMP_WAIT_POLICY$" "$tmp/stdout"
+run env -u OMP_WAIT_POLICY "$BIN" doctor --no-bench
+check "no wait-policy warning when unset" bash -c '! grep -q "OMP_WAIT_POLICY" "$0"' "$tmp/stdout"
 avx2=0
 grep -Eq '^features: .*\bavx2\b' "$tmp/stdout" && avx2=1
-run env OPENBLAS_CORETYPE=Prescott "$BIN" doctor
+run env -u OMP_WAIT_POLICY OPENBLAS_CORETYPE=Prescott "$BIN" doctor
 check "doctor exits 0" test "$rc" -eq 0
 check "doctor measures sgemm" grep -Eq '^sgemm: +512x512x512 [0-9.]+ GFLOP/s' "$tmp/stdout"
 check "doctor names a forced core" has "$out" "OPENBLAS_CORETYPE=Prescott is set"

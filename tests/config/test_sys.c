@@ -108,6 +108,14 @@ static void test_blas(void) {
   CHECK(!skl_blas_warning_for("Cooperlake", &avx512, msg, sizeof msg));
   CHECK(!skl_blas_warning_for("Zen", &avx2, msg, sizeof msg));
   CHECK(!skl_blas_warning_for("Prescott", &old, msg, sizeof msg)); /* nothing better to pick */
+  CHECK(skl_omp_wait_warning_for("passive", msg, sizeof msg));
+  CHECK_CONTAINS(msg, "OMP_WAIT_POLICY=passive: ");
+  CHECK_CONTAINS(msg, "Fix: unset OMP_WAIT_POLICY");
+  CHECK(skl_omp_wait_warning_for("PASSIVE", msg, sizeof msg));
+  CHECK(!skl_omp_wait_warning_for(NULL, msg, sizeof msg));
+  CHECK_STR(msg, "");
+  CHECK(!skl_omp_wait_warning_for("active", msg, sizeof msg));
+  CHECK(!skl_omp_wait_warning_for("", msg, sizeof msg));
   /* the live check agrees with the pure one */
   skl_cpu_info me;
   skl_cpu_info_get(&me);
