@@ -32,9 +32,9 @@ scale=${SPEC_SCALE:-full}
 unset OMP_WAIT_POLICY
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 if [ "$scale" = small ]; then
-  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1
+  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1 rl_prompts=1 rl_resp=16
 else
-  n_train=200 sft_steps=100 mtp_steps=150 ext_steps=80 gen=32 plen=1024 repeat=3 n_prompts=2
+  n_train=200 sft_steps=100 mtp_steps=150 ext_steps=80 gen=32 plen=1024 repeat=3 n_prompts=2 rl_prompts=4 rl_resp=64
 fi
 sft_steps=${SPEC_SFT_STEPS:-$sft_steps}
 prompt_loss=${SPEC_PROMPT_LOSS:-0.5}
@@ -102,3 +102,23 @@ echo "== draft window: heads over the whole prompt vs its last 128 rows (the def
 for k in 1 3; do
   for w in 0 128; do run "sd4-K$k-T1-B1-window$w" sd4 $k 1 1 --draft-window $w; done
 done
+echo "== rollouts as GRPO makes them: skillrl train, one step of $rl_prompts groups of 8 at T=1 (stop tokens, prompts of 1536-1792 tokens, responses up to $rl_resp), plain vs speculative heads; lr 0 and no dynamic sampling, so only the sampling differs" >&2
+for k in 0 2 3; do
+  rm -rf "$R/rollouts-K$k"
+  $bin train -c configs/train/quick.yaml -q model="$R/sd4" data="$R/data" out="$R/rollouts-K$k" steps=1 \
+    batch.prompts=$rl_prompts batch.group=8 batch.micro=8 rollout.max_response=$rl_resp rollout.temperature=1 \
+    dynamic_sampling.enabled=false optim.lr=0 rollout.speculative.heads=$k >&2
+done
+python3 - "$R" $rl_prompts <<'PY'
+import json, sys
+R, prompts = sys.argv[1], int(sys.argv[2])
+base = None
+for k in (0, 2, 3):
+    m = [json.loads(l) for l in open(f"{R}/rollouts-K{k}/metrics.jsonl") if '"grpo"' in l][-1]
+    tokens = m["response_len"] * prompts * 8
+    tps = tokens / m["rollout_s"]
+    base = tps if k == 0 else base
+    print(f"rollouts-K{k} " + json.dumps({"bench": "rollouts", "heads": k, "groups": prompts, "group": 8,
+          "rollout_s": m["rollout_s"], "response_tokens": tokens, "mean_response_len": m["response_len"],
+          "tokens_per_s": tps, "speedup": tps / base}))
+PY

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Slow suite: scripts/bench_speculative.sh end to end at SPEC_SCALE=small
 # with the built binary and SPEC_MODEL (the 12-layer deep10m config): every
-# stage runs, the chosen model config is the one trained, and each bench
-# line is one JSON object with the speedup and acceptance fields.
+# stage runs, the chosen model config is the one trained, each bench line
+# is one JSON object with the speedup and acceptance fields, and the GRPO
+# rollout timings (skillrl train, plain vs speculative) come out.
 set -u
 src=${SKL_SOURCE_ROOT:?}
 bin=${SKL_BIN:?}
@@ -28,6 +29,16 @@ for line in open(sys.argv[1]):
         assert d['speedup'] > 0 and d['decode_speedup'] > 0 and len(d['acceptance']) == d['heads']
         n += 1
 sys.exit(n < 8)
+PY"
+check "GRPO rollouts plain and speculative (K 0, 2, 3) timed from skillrl train's metrics" "python3 - '$tmp/out' <<'PY'
+import json, sys
+ks = []
+for line in open(sys.argv[1]):
+    if line.startswith('rollouts-K'):
+        d = json.loads(line[line.index('{'):])
+        assert d['bench'] == 'rollouts' and d['rollout_s'] > 0 and d['tokens_per_s'] > 0 and d['response_tokens'] > 0
+        ks.append(d['heads'])
+sys.exit(ks != [0, 2, 3])
 PY"
 [ $fail -eq 0 ] || tail -30 "$tmp/err" >&2
 echo "$pass passed, $fail failed"
