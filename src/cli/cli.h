@@ -24,6 +24,7 @@ int skl_bench_tokenize(int argc, char **argv);
 int skl_bench_train(int argc, char **argv);
 int skl_bench_decode(int argc, char **argv);
 int skl_bench_synth(int argc, char **argv);
+int skl_bench_sgemm(int argc, char **argv);
 
 /* For a command whose implementation has not landed: says so and which
  * issue tracks it. @return 2 */

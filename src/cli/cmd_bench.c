@@ -14,6 +14,7 @@ static const struct {
     {"decode", skl_bench_decode, "decoding: tokens/s (--shared-prefix, --speculative)"},
     {"synth", skl_bench_synth, "dataset synthesis: samples/s, MB/s"},
     {"tokenize", skl_bench_tokenize, "tokenizer encode: MB/s, tokens/s, beside the JS reference"},
+    {"sgemm", skl_bench_sgemm, "OpenBLAS sgemm GFLOP/s of the kernel in use: square and training shapes"},
 };
 
 int skl_cmd_bench(int argc, char **argv) {

@@ -115,29 +115,39 @@ int skl_blas_threads(void) { return openblas_get_num_threads(); }
 
 void skl_blas_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
-skl_status skl_blas_sgemm_gflops(int n, int reps, double *gflops, skl_error *err) {
+skl_status skl_blas_sgemm_shape_gflops(bool trans_a, bool trans_b, int M, int N, int K, int reps, double *gflops,
+                                       skl_error *err) {
   *gflops = 0;
-  if (n < 1 || n > 8192 || reps < 1)
-    return skl_error_set(err, SKL_ERR_RANGE, "sgemm probe: n=%d reps=%d, expected n in [1, 8192], reps >= 1", n, reps);
-  size_t nn = (size_t)n * (size_t)n;
-  float *a = malloc(3 * nn * sizeof *a);
-  if (!a) return skl_error_set(err, SKL_ERR_NOMEM, "sgemm probe: out of memory for 3 %dx%d matrices", n, n);
-  float *b = a + nn, *c = b + nn;
+  if (M < 1 || N < 1 || K < 1 || M > 65536 || N > 65536 || K > 65536 || reps < 1)
+    return skl_error_set(err, SKL_ERR_RANGE, "sgemm probe: M=%d N=%d K=%d reps=%d, expected sizes in [1, 65536], reps >= 1",
+                         M, N, K, reps);
+  size_t na = (size_t)M * (size_t)K, nb = (size_t)K * (size_t)N, nc = (size_t)M * (size_t)N;
+  if (na + nb + nc > ((size_t)1 << 28))
+    return skl_error_set(err, SKL_ERR_RANGE, "sgemm probe: M=%d N=%d K=%d needs over 1 GiB", M, N, K);
+  float *a = malloc((na + nb + nc) * sizeof *a);
+  if (!a) return skl_error_set(err, SKL_ERR_NOMEM, "sgemm probe: out of memory for %dx%dx%d", M, N, K);
+  float *b = a + na, *c = b + nb;
   /* fixed small values: no RNG needed, no denormals */
-  for (size_t i = 0; i < nn; i++) {
-    a[i] = (float)((int)(i % 13) - 6) / 8.0f;
-    b[i] = (float)((int)(i % 7) - 3) / 4.0f;
-  }
+  for (size_t i = 0; i < na; i++) a[i] = (float)((int)(i % 13) - 6) / 8.0f;
+  for (size_t i = 0; i < nb; i++) b[i] = (float)((int)(i % 7) - 3) / 4.0f;
   double best = 0;
-  for (int r = 0; r <= reps; r++) {
+  for (int r = 0; r <= reps; r++) { /* r = 0 warms caches and OpenBLAS's buffers */
     double t0 = skl_time_now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                1.0f, a, trans_a ? M : K, b, trans_b ? K : N, 0.0f, c, N);
     double dt = skl_time_now() - t0;
     if (r > 0 && dt > 0 && (best == 0 || dt < best)) best = dt;
   }
   free(a);
-  *gflops = best > 0 ? 2.0 * (double)n * (double)n * (double)n / best * 1e-9 : 0;
+  *gflops = best > 0 ? 2.0 * (double)M * (double)N * (double)K / best * 1e-9 : 0;
   return SKL_OK;
+}
+
+skl_status skl_blas_sgemm_gflops(int n, int reps, double *gflops, skl_error *err) {
+  *gflops = 0;
+  if (n < 1 || n > 8192 || reps < 1)
+    return skl_error_set(err, SKL_ERR_RANGE, "sgemm probe: n=%d reps=%d, expected n in [1, 8192], reps >= 1", n, reps);
+  return skl_blas_sgemm_shape_gflops(false, false, n, n, n, reps, gflops, err);
 }
 
 /* OpenBLAS kernel families that have AVX2 (or better) sgemm kernels. Any
@@ -161,6 +171,22 @@ bool skl_blas_warning_for(const char *core, const skl_cpu_info *cpu, char *buf, 
              "slower. Fix: export OPENBLAS_CORETYPE=%s",
              core, avx512 ? "AVX-512" : "AVX2", fix);
   return true;
+}
+
+int skl_blas_core_candidates(const skl_cpu_info *cpu, const char **out, int max) {
+  const char *all[4];
+  int n = 0;
+  if (cpu->avx512f && cpu->avx512bw) {
+    all[n++] = "SkylakeX";
+    all[n++] = "Cooperlake";
+  }
+  if (cpu->avx2 && cpu->fma) {
+    all[n++] = "Haswell";
+    all[n++] = "Zen";
+  }
+  n = n < max ? n : max;
+  for (int i = 0; i < n; i++) out[i] = all[i];
+  return n;
 }
 
 bool skl_blas_warning(char *buf, size_t n) {

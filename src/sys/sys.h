@@ -50,6 +50,12 @@ void skl_blas_set_threads(int n);
  * on a generic kernel. @return SKL_OK, SKL_ERR_RANGE (n < 1, reps < 1) or
  * SKL_ERR_NOMEM. */
 skl_status skl_blas_sgemm_gflops(int n, int reps, double *gflops, skl_error *err);
+/* The same for any shape and transposition: C[M,N] = op(A) @ op(B), row-major,
+ * op(A) [M,K], op(B) [K,N]; best of reps after one warm-up. @return SKL_OK,
+ * SKL_ERR_RANGE (a size outside [1, 65536], reps < 1, over 1 GiB) or
+ * SKL_ERR_NOMEM. */
+skl_status skl_blas_sgemm_shape_gflops(bool trans_a, bool trans_b, int M, int N, int K, int reps, double *gflops,
+                                       skl_error *err);
 
 /* When OpenBLAS picked a generic kernel (no AVX2 code: Prescott, Core2,
  * Nehalem, Sandybridge...) on a CPU that has AVX2 or AVX-512, write a one-line
@@ -60,6 +66,13 @@ skl_status skl_blas_sgemm_gflops(int n, int reps, double *gflops, skl_error *err
 bool skl_blas_warning(char *buf, size_t n);
 /* The same decision for a given core name and CPU (pure; for tests). */
 bool skl_blas_warning_for(const char *core, const skl_cpu_info *cpu, char *buf, size_t n);
+
+/* OpenBLAS kernel families worth forcing (OPENBLAS_CORETYPE) on this CPU, in
+ * the order `doctor --cores` tries them: SkylakeX and Cooperlake (AVX-512F/BW),
+ * Haswell and Zen (AVX2 + FMA). Which is fastest depends on the CPU: on AMD
+ * Zen 4, which runs AVX-512 as two 256-bit halves, the AVX2 Haswell kernel can
+ * beat SkylakeX. Writes at most max names into out; @return their count. */
+int skl_blas_core_candidates(const skl_cpu_info *cpu, const char **out, int max);
 
 /* When OMP_WAIT_POLICY (policy; NULL = unset) is "passive", write a one-line
  * warning with the fix into buf and return true; otherwise buf gets "" and it

@@ -59,6 +59,27 @@ for lib in zstd libyaml jansson pcre2 utf8proc mpi openmp; do
   check "doctor prints $lib" grep -Eq "^$lib: +[^ ]" "$tmp/stdout"
 done
 check "doctor --no-bench skips sgemm" bash -c '! grep -q "^sgemm:" "$0"' "$tmp/stdout"
+run "$BIN" doctor --no-bench --cores
+check "doctor --cores exits 0" test "$rc" -eq 0
+check "doctor --cores has its table" grep -Eq '^cores: +sgemm GFLOP/s per OpenBLAS kernel' "$tmp/stdout"
+check "doctor --cores times OpenBLAS's own pick" grep -Eq "^ +[A-Za-z0-9]+ \(OpenBLAS's pick\) +[0-9.]+ +[0-9.]+$" "$tmp/stdout"
+if grep -Eq '^features: .*\bavx2\b' "$tmp/stdout"; then
+  check "doctor --cores times the Haswell kernel" grep -Eq '^ +Haswell +[0-9.]+ +[0-9.]+$' "$tmp/stdout"
+  check "doctor --cores names the fastest with the export" \
+    grep -Eq '^ +fastest at the training products: ([A-Za-z]+) \(export OPENBLAS_CORETYPE=\1\)' "$tmp/stdout"
+fi
+run "$BIN" bench sgemm --reps 1 --tokens 64 --hidden 32 --ff 48
+check "bench sgemm exits 0" test "$rc" -eq 0
+check "bench sgemm prints one JSON line with the kernel and the training products" python3 -c '
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+d = json.loads(lines[0])
+assert len(lines) == 1 and d["bench"] == "sgemm" and d["blas_core"] and d["tokens"] == 64
+assert all(d[k] > 0 for k in ("square_512_gflops", "square_1024_gflops", "fwd_gflops", "dx_gflops", "dw_gflops", "train_gflops"))
+' "$tmp/stdout"
+run "$BIN" bench sgemm --reps 0
+check "bench sgemm --reps 0 refused" test "$rc" -eq 2
+check "bench sgemm names the bad flag" has "$err" "--reps, --tokens, --hidden, --ff must be >= 1"
 run env OMP_WAIT_POLICY=passive "$BIN" doctor --no-bench
 check "doctor warns about OMP_WAIT_POLICY=passive with the fix" \
   grep -Eq "^ +warning: OMP_WAIT_POLICY=passive: .* Fix: unset OMP_WAIT_POLICY$" "$tmp/stdout"

@@ -108,6 +108,22 @@ static void test_blas(void) {
   CHECK(!skl_blas_warning_for("Cooperlake", &avx512, msg, sizeof msg));
   CHECK(!skl_blas_warning_for("Zen", &avx2, msg, sizeof msg));
   CHECK(!skl_blas_warning_for("Prescott", &old, msg, sizeof msg)); /* nothing better to pick */
+  const char *cand[8];
+  CHECK(skl_blas_core_candidates(&avx512, cand, 8) == 4);
+  CHECK_STR(cand[0], "SkylakeX");
+  CHECK_STR(cand[1], "Cooperlake");
+  CHECK_STR(cand[2], "Haswell");
+  CHECK_STR(cand[3], "Zen");
+  CHECK(skl_blas_core_candidates(&avx2, cand, 8) == 2);
+  CHECK_STR(cand[0], "Haswell");
+  CHECK(skl_blas_core_candidates(&old, cand, 8) == 0);
+  CHECK(skl_blas_core_candidates(&avx512, cand, 1) == 1);
+  double g = 0;
+  CHECK(skl_blas_sgemm_shape_gflops(true, false, 24, 8, 40, 1, &g, &err) == SKL_OK);
+  CHECK(g > 0);
+  CHECK(skl_blas_sgemm_shape_gflops(false, true, 0, 8, 8, 1, &g, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "sgemm probe: M=0 N=8 K=8");
+  CHECK(skl_blas_sgemm_shape_gflops(false, true, 8, 8, 8, 0, &g, &err) == SKL_ERR_RANGE);
   CHECK(skl_omp_wait_warning_for("passive", msg, sizeof msg));
   CHECK_CONTAINS(msg, "OMP_WAIT_POLICY=passive: ");
   CHECK_CONTAINS(msg, "Fix: unset OMP_WAIT_POLICY");
