@@ -104,6 +104,12 @@ struct skl_decoder {
   float *lse, *lse2; /* [NH, R] */
   float *gate, *up;  /* [R, FF] */
   float *cs;         /* [R, HD] rope table */
+  /* the step attention's copy of the cache, one kv head's keys and values
+   * contiguous (streamed, not HD of every NKV*HD floats): */
+  float *kt;         /* keys as K^T tiles (step_kernels.h) */
+  float *vh;         /* values [cap, HD] per head */
+  size_t *kt_base;   /* [n_regions] region r, layer l, kv head h at kt_base[r] + (l * NKV + h) * kt_head */
+  size_t *kt_head;   /* [n_regions] floats of one head's tiles: skl_step_kt_floats(cap, HD) */
   float *attn_work;  /* prefill attention tile buffers (layers.h), or NULL */
   size_t attn_work_floats;
   /* step attention plan: */
@@ -143,8 +149,20 @@ skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int 
   d->tasks = malloc(sizeof *d->tasks * 2 * R * (size_t)c->n_kv_heads);
   d->row_mark = malloc(R);
   d->group_rows = malloc(sizeof *d->group_rows * R);
+  int nreg = max_batch + n_prefix;
+  d->kt_base = malloc(sizeof *d->kt_base * (size_t)nreg);
+  d->kt_head = malloc(sizeof *d->kt_head * (size_t)nreg);
+  size_t kt_total = 0;
+  for (int r = 0; r < nreg && d->kt_base && d->kt_head; r++) {
+    d->kt_base[r] = kt_total;
+    d->kt_head[r] = skl_step_kt_floats(region_cap(&d->kv, r), c->head_dim);
+    kt_total += (size_t)c->n_layers * c->n_kv_heads * d->kt_head[r];
+  }
+  /* zeroed: the kernel reads whole tiles, lanes past the keys masked */
+  d->kt = calloc(kt_total ? kt_total : 1, sizeof(float));
+  d->vh = malloc(sizeof(float) * (kt_total ? kt_total : 1));
   if (!d->mem || !d->groups || !d->pos || !d->n_children || !d->queries || !d->tasks || !d->row_mark ||
-      !d->group_rows) {
+      !d->group_rows || !d->kt_base || !d->kt_head || !d->kt || !d->vh) {
     skl_decoder_free(d);
     return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch", (double)n * 4 / 1048576.0);
   }
@@ -182,6 +200,10 @@ void skl_decoder_free(skl_decoder *d) {
   free(d->tasks);
   free(d->row_mark);
   free(d->group_rows);
+  free(d->kt);
+  free(d->vh);
+  free(d->kt_base);
+  free(d->kt_head);
   free(d);
 }
 
@@ -211,6 +233,29 @@ skl_status skl_decoder_attach(skl_decoder *d, int slot, int prefix, skl_error *e
   d->kv.parent[slot] = d->kv.n_slots + prefix;
   d->n_children[prefix]++;
   return SKL_OK;
+}
+
+/* One kv head's K^T tiles of region r, layer l. */
+static float *kt_head(const skl_decoder *d, int r, int l, int kh) {
+  return d->kt + d->kt_base[r] + ((size_t)l * d->kv.NKV + (size_t)kh) * d->kt_head[r];
+}
+
+/* ... and its values [cap, HD] */
+static float *vh_head(const skl_decoder *d, int r, int l, int kh) {
+  return d->vh + d->kt_base[r] + ((size_t)l * d->kv.NKV + (size_t)kh) * d->kt_head[r];
+}
+
+/* Rows k, v[n, NKV*HD] as tokens j0.. of region r's per-head copy. */
+static void head_store_rows(skl_decoder *d, int r, int l, int j0, const float *k, const float *v, int n) {
+  int NKV = d->kv.NKV, HD = d->kv.HD;
+  for (int kh = 0; kh < NKV; kh++) {
+    float *kt = kt_head(d, r, l, kh), *vh = vh_head(d, r, l, kh);
+    for (int i = 0; i < n; i++) {
+      size_t o = ((size_t)i * NKV + kh) * HD;
+      skl_step_kt_store(kt, j0 + i, k + o, HD);
+      memcpy(vh + (size_t)(j0 + i) * HD, v + o, sizeof(float) * (size_t)HD);
+    }
+  }
 }
 
 /* Up to SMALL_ROWS rows, a prefill chunk's linears run on the step kernels
@@ -290,6 +335,7 @@ static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, c
              sizeof(float) * (size_t)g->n * KD);
       memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)g->row0 * KD,
              sizeof(float) * (size_t)g->n * KD);
+      head_store_rows(d, g->region, l, g->j0, d->k + (size_t)g->row0 * KD, d->v + (size_t)g->row0 * KD, g->n);
       group_attention(d, g, l);
     }
     /* x += att @ wo^T; x += swiglu(...) @ w_down^T (model.c's order) */
@@ -379,28 +425,30 @@ static void plan_attention(skl_decoder *d, int n) {
 
 static void step_attention(skl_decoder *d, int n, int l) {
   const skl_model_config *c = &d->m->cfg;
-  const skl_kv_cache *kv = &d->kv;
   int NH = c->n_heads, HD = c->head_dim;
-  size_t QD = (size_t)NH * HD, KD = (size_t)c->n_kv_heads * HD;
   float scale = 1.0f / sqrtf((float)HD);
-  memset(d->att, 0, sizeof(float) * (size_t)n * QD);
-  for (int i = 0; i < n * NH; i++) {
-    d->lse[i] = -INFINITY;
-    d->lse2[i] = 0.0f;
-  }
-  for (int ph = 0; ph < 2; ph++) {
-    int t0 = d->phase_task[ph], t1 = d->phase_task[ph + 1];
-#pragma omp parallel for schedule(dynamic, 1) if (t1 - t0 > 1)
-    for (int t = t0; t < t1; t++) {
-      const step_task *tk = &d->tasks[t];
-      size_t off = (size_t)tk->kh * HD;
-      skl_step_attend(skl_kv_cache_k(kv, tk->region, l) + off, skl_kv_cache_v(kv, tk->region, l) + off, KD, HD,
-                      scale, d->queries + tk->q0, tk->nq);
+  /* one parallel region: state init, the two phases, the normalisation */
+#pragma omp parallel if (d->phase_task[2] > 1)
+  {
+#pragma omp for schedule(static)
+    for (int i = 0; i < n * NH; i++) {
+      memset(d->att + (size_t)i * HD, 0, sizeof(float) * (size_t)HD);
+      d->lse[i] = -INFINITY;
+      d->lse2[i] = 0.0f;
     }
-  }
-  for (int i = 0; i < n * NH; i++) { /* l >= 1: a row always sees its own key */
-    float *o = d->att + (size_t)i * HD, inv = 1.0f / d->lse2[i];
-    for (int e = 0; e < HD; e++) o[e] *= inv;
+    for (int ph = 0; ph < 2; ph++) {
+#pragma omp for schedule(dynamic, 1)
+      for (int t = d->phase_task[ph]; t < d->phase_task[ph + 1]; t++) {
+        const step_task *tk = &d->tasks[t];
+        skl_step_attend_kt(kt_head(d, tk->region, l, tk->kh), vh_head(d, tk->region, l, tk->kh), (size_t)HD, HD,
+                           scale, d->queries + tk->q0, tk->nq);
+      }
+    }
+#pragma omp for schedule(static)
+    for (int i = 0; i < n * NH; i++) { /* l >= 1: a row always sees its own key */
+      float *o = d->att + (size_t)i * HD, inv = 1.0f / d->lse2[i];
+      for (int e = 0; e < HD; e++) o[e] *= inv;
+    }
   }
 }
 
@@ -444,6 +492,7 @@ static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logit
       const row_group *g = &d->groups[r];
       memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)r * KD, sizeof(float) * KD);
       memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)r * KD, sizeof(float) * KD);
+      head_store_rows(d, g->region, l, g->j0, d->k + (size_t)r * KD, d->v + (size_t)r * KD, 1);
     }
     step_attention(d, n, l);
     skl_step_linear(d->x, d->att, p->wo + (size_t)l * C * QD, NULL, n, QD, C, true);

@@ -98,10 +98,36 @@ static inline __m512 vexp(__m512 x) {
   return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
 
-/* One query over keys [j0, j1) (j1 - j0 <= SKL_STEP_ATT_BLOCK); HD a
- * compile-time constant where the caller specialises it. The P @ V sum of
- * a block runs in 4 partial sums (keys j % 4) per 16 lanes, added by one
- * fixed tree: 4 independent FMA chains, same arithmetic for every call. */
+/* acc[HD] = acc * corr + sum_j p[j] v[j0 + j] over nk keys: per 16 lanes 4
+ * partial sums (keys j % 4) added by one fixed tree, so 4 independent FMA
+ * chains and the same arithmetic for every call. */
+static inline __attribute__((always_inline)) void pv_update(const int HD, const float *v, size_t stride, int j0,
+                                                            int nk, const float *p, float corr, float *acc) {
+  int tail = HD & 15, hd16 = HD - tail;
+  __mmask16 mt = (__mmask16)((1u << tail) - 1u);
+  __m512 cv = _mm512_set1_ps(corr);
+  int nk4 = nk & ~3;
+  for (int e = 0; e < HD; e += 16) {
+    __mmask16 mk = e < hd16 ? (__mmask16)0xFFFFu : mt;
+    const float *vr = v + (size_t)j0 * stride + e;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int j = 0;
+    for (; j < nk4; j += 4) {
+      a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
+      a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
+      a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
+      a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 3]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 3) * stride), a3);
+    }
+    if (j < nk) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
+    if (j + 1 < nk) a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
+    if (j + 2 < nk) a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
+    __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    _mm512_mask_storeu_ps(acc + e, mk, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, acc + e), cv, sum));
+  }
+}
+
+/* One query over keys [j0, j1) (j1 - j0 <= SKL_STEP_ATT_BLOCK) of row-major
+ * K; HD a compile-time constant where the caller specialises it. */
 static inline __attribute__((always_inline)) void attend_block(const int HD, const float *k, const float *v,
                                                                size_t stride, float scale, skl_step_query *q, int j0,
                                                                int j1) {
@@ -141,25 +167,7 @@ static inline __attribute__((always_inline)) void attend_block(const int HD, con
   }
   *q->l = l;
   *q->m = mnew;
-  __m512 cv = _mm512_set1_ps(corr);
-  int nk4 = nk & ~3;
-  for (int e = 0; e < HD; e += 16) {
-    __mmask16 mk = e < hd16 ? (__mmask16)0xFFFFu : mt;
-    const float *vr = v + (size_t)j0 * stride + e;
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int j = 0;
-    for (; j < nk4; j += 4) {
-      a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
-      a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
-      a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
-      a3 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 3]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 3) * stride), a3);
-    }
-    if (j < nk) a0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_maskz_loadu_ps(mk, vr + (size_t)j * stride), a0);
-    if (j + 1 < nk) a1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 1) * stride), a1);
-    if (j + 2 < nk) a2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2]), _mm512_maskz_loadu_ps(mk, vr + (size_t)(j + 2) * stride), a2);
-    __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
-    _mm512_mask_storeu_ps(q->acc + e, mk, _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mk, q->acc + e), cv, sum));
-  }
+  pv_update(HD, v, stride, j0, nk, p, corr, q->acc);
 }
 
 /* All queries, block-major: a block of K/V is read once (then from L1) for
@@ -215,6 +223,136 @@ static void attend_dispatch(const float *k, const float *v, size_t stride, int H
     case 64: attend_all(64, k, v, stride, scale, qs, nq, tmax); break;
     case 128: attend_all(128, k, v, stride, scale, qs, nq, tmax); break;
     default: attend_all(HD, k, v, stride, scale, qs, nq, tmax); break;
+  }
+}
+
+/* ---- K^T tiles (skl_step_attend_kt) ---- */
+
+/* Scores of NQ queries (1..4: they share each K^T load) against the 4
+ * tiles of a block: s[i][g] lane t = scale * (q_i . key 16g + t), one FMA
+ * chain per score in dim order: the same arithmetic for a query whatever
+ * its partners. */
+static inline __attribute__((always_inline)) void scores_kt(const int HD, const int NQ, const float *kt,
+                                                            const float *const *q, float scale, __m512 s[][4]) {
+  __m512 a[4][4];
+  for (int i = 0; i < NQ; i++)
+    for (int g = 0; g < 4; g++) a[i][g] = _mm512_setzero_ps();
+  for (int e = 0; e < HD; e++)
+    for (int g = 0; g < 4; g++) {
+      __m512 kv = _mm512_loadu_ps(kt + ((size_t)g * HD + e) * SKL_STEP_KT_TILE);
+      __asm__("" : "+v"(kv)); /* one load for the NQ FMAs, not one each */
+      for (int i = 0; i < NQ; i++) a[i][g] = _mm512_fmadd_ps(_mm512_set1_ps(q[i][e]), kv, a[i][g]);
+    }
+  for (int i = 0; i < NQ; i++)
+    for (int g = 0; g < 4; g++) s[i][g] = _mm512_mul_ps(a[i][g], _mm512_set1_ps(scale));
+}
+
+/* The online-softmax update of one query from its block scores s[4] over
+ * nk keys (lanes past nk masked), then P @ V. */
+static inline __attribute__((always_inline)) void softmax_pv(const int HD, const __m512 *s, int nk, const float *v,
+                                                             size_t stride, int j0, skl_step_query *q) {
+  __mmask16 valid[4];
+  __m512 mxv = _mm512_set1_ps(-INFINITY);
+  for (int g = 0; g < 4; g++) {
+    int cnt = nk - 16 * g < 0 ? 0 : nk - 16 * g < 16 ? nk - 16 * g : 16;
+    valid[g] = (__mmask16)(cnt == 16 ? 0xFFFFu : (1u << cnt) - 1u);
+    mxv = _mm512_mask_max_ps(mxv, valid[g], mxv, s[g]);
+  }
+  float mx = _mm512_reduce_max_ps(mxv), m = *q->m, mnew = m > mx ? m : mx;
+  /* the max mostly stays: vexp(0) is exactly 1, so skip it */
+  float corr = m == -INFINITY ? 0.0f
+               : m == mnew    ? 1.0f
+                              : _mm_cvtss_f32(_mm512_castps512_ps128(vexp(_mm512_set1_ps(m - mnew))));
+  __m512 pg[4], lv = _mm512_setzero_ps();
+  for (int g = 0; g < 4; g++) {
+    pg[g] = _mm512_maskz_mov_ps(valid[g], vexp(_mm512_sub_ps(s[g], _mm512_set1_ps(mnew))));
+    lv = _mm512_add_ps(lv, pg[g]);
+  }
+  *q->l = *q->l * corr + _mm512_reduce_add_ps(lv);
+  *q->m = mnew;
+  if (HD % 16 || HD > 64) {
+    float p[SKL_STEP_ATT_BLOCK + 3];
+    for (int g = 0; g < 4; g++) _mm512_storeu_ps(p + 16 * g, pg[g]);
+    pv_update(HD, v, stride, j0, nk, p, corr, q->acc);
+    return;
+  }
+  /* pv_update's arithmetic (chains j % 4 per 16 lanes) with the weights
+   * broadcast from registers: a 4-byte reload of a 64-byte store just made
+   * stalls on store forwarding. */
+  enum { NC = 4 };
+  const int nc = HD / 16;
+  __m512 a[NC][4];
+  for (int c = 0; c < nc; c++)
+    for (int u = 0; u < 4; u++) a[c][u] = _mm512_setzero_ps();
+  for (int g = 0; g < 4; g++) {
+    int cnt = nk - 16 * g < 0 ? 0 : nk - 16 * g < 16 ? nk - 16 * g : 16;
+    const float *vg = v + (size_t)(j0 + 16 * g) * stride;
+    for (int j = 0; j < cnt; j += 4)
+      for (int u = 0; u < 4; u++) {
+        if (j + u >= cnt) break;
+        __m512 b = _mm512_permutexvar_ps(_mm512_set1_epi32(j + u), pg[g]);
+        for (int c = 0; c < nc; c++)
+          a[c][u] = _mm512_fmadd_ps(b, _mm512_loadu_ps(vg + (size_t)(j + u) * stride + 16 * c), a[c][u]);
+      }
+  }
+  __m512 cv = _mm512_set1_ps(corr);
+  for (int c = 0; c < nc; c++) {
+    __m512 sum = _mm512_add_ps(_mm512_add_ps(a[c][0], a[c][1]), _mm512_add_ps(a[c][2], a[c][3]));
+    _mm512_storeu_ps(q->acc + 16 * c, _mm512_fmadd_ps(_mm512_loadu_ps(q->acc + 16 * c), cv, sum));
+  }
+}
+
+static inline __attribute__((always_inline)) void attend_all_kt(const int HD, const float *kt, const float *v,
+                                                                size_t stride, float scale, skl_step_query *qs,
+                                                                int nq, int tmax) {
+  float vpack[SKL_STEP_ATT_BLOCK * PACK_HD] __attribute__((aligned(64)));
+  bool pack = nq > 1 && HD <= PACK_HD && stride != (size_t)HD; /* contiguous rows stream as they are */
+  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK) {
+    int n1 = tmax - j0 - SKL_STEP_ATT_BLOCK < SKL_STEP_ATT_BLOCK ? tmax - j0 - SKL_STEP_ATT_BLOCK : SKL_STEP_ATT_BLOCK;
+    for (int j = 0; j < n1; j++) /* the next block's V rows (strided); K^T streams */
+      for (int e = 0; e < HD; e += 16)
+        _mm_prefetch((const char *)(v + (size_t)(j0 + SKL_STEP_ATT_BLOCK + j) * stride + e), _MM_HINT_T0);
+    const float *vb = v, *kb = kt + (size_t)j0 * HD;
+    size_t sb = stride;
+    int base = j0;
+    if (pack) { /* V rows a power-of-two stride apart crowd L1 sets: packed they stay */
+      int nb = tmax - j0 < SKL_STEP_ATT_BLOCK ? tmax - j0 : SKL_STEP_ATT_BLOCK;
+      for (int j = 0; j < nb; j++)
+        memcpy(vpack + (size_t)j * HD, v + (size_t)(j0 + j) * stride, sizeof(float) * (size_t)HD);
+      vb = vpack;
+      sb = (size_t)HD;
+      base = 0;
+    }
+    for (int i = 0;;) { /* the queries reading this block, by fours */
+      int sel[4], ns = 0;
+      for (; i < nq && ns < 4; i++)
+        if (qs[i].tk > j0) sel[ns++] = i;
+      if (ns == 0) break;
+      __m512 s[4][4];
+      const float *qp[4] = {NULL, NULL, NULL, NULL};
+      for (int u = 0; u < ns; u++) qp[u] = qs[sel[u]].q;
+      switch (ns) {
+        case 4: scores_kt(HD, 4, kb, qp, scale, s); break;
+        case 3: scores_kt(HD, 3, kb, qp, scale, s); break;
+        case 2: scores_kt(HD, 2, kb, qp, scale, s); break;
+        default: scores_kt(HD, 1, kb, qp, scale, s); break;
+      }
+      for (int u = 0; u < ns; u++) {
+        skl_step_query *q = &qs[sel[u]];
+        int nk = q->tk - j0 < SKL_STEP_ATT_BLOCK ? q->tk - j0 : SKL_STEP_ATT_BLOCK;
+        softmax_pv(HD, s[u], nk, vb, sb, base, q);
+      }
+    }
+  }
+}
+
+static void attend_kt_dispatch(const float *kt, const float *v, size_t stride, int HD, float scale,
+                               skl_step_query *qs, int nq, int tmax) {
+  switch (HD) {
+    case 32: attend_all_kt(32, kt, v, stride, scale, qs, nq, tmax); break;
+    case 64: attend_all_kt(64, kt, v, stride, scale, qs, nq, tmax); break;
+    case 128: attend_all_kt(128, kt, v, stride, scale, qs, nq, tmax); break;
+    default: attend_all_kt(HD, kt, v, stride, scale, qs, nq, tmax); break;
   }
 }
 
@@ -293,6 +431,49 @@ static void attend_dispatch(const float *k, const float *v, size_t stride, int H
       attend_block(k, v, stride, HD, scale, &qs[i], j0, j1);
     }
 }
+/* K^T tiles: keys in lanes, each score one sum in dim order (the AVX-512
+ * path's formula). */
+static void attend_block_kt(const float *kt, const float *v, size_t stride, int HD, float scale, skl_step_query *q,
+                            int j0, int nk) {
+  float s[SKL_STEP_ATT_BLOCK], mx = -INFINITY;
+  for (int g = 0; g < (nk + 7) / 8; g++) {
+    const float *t = kt + (size_t)(g / 2) * HD * SKL_STEP_KT_TILE + (g % 2) * 8;
+    v8 a = {0, 0, 0, 0, 0, 0, 0, 0}, kv;
+    for (int e = 0; e < HD; e++) {
+      memcpy(&kv, t + (size_t)e * SKL_STEP_KT_TILE, sizeof kv);
+      a += q->q[e] * kv;
+    }
+    v8 sg = a * scale;
+    for (int j = 0; j < 8 && 8 * g + j < nk; j++) {
+      s[8 * g + j] = sg[j];
+      mx = sg[j] > mx ? sg[j] : mx;
+    }
+  }
+  float m = *q->m, mnew = m > mx ? m : mx;
+  float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
+  float l = *q->l * corr;
+  for (int j = 0; j < nk; j++) {
+    s[j] = expf(s[j] - mnew);
+    l += s[j];
+  }
+  *q->l = l;
+  *q->m = mnew;
+  for (int e = 0; e < HD; e++) {
+    float a = q->acc[e] * corr;
+    for (int j = 0; j < nk; j++) a += s[j] * v[(size_t)(j0 + j) * stride + e];
+    q->acc[e] = a;
+  }
+}
+
+static void attend_kt_dispatch(const float *kt, const float *v, size_t stride, int HD, float scale,
+                               skl_step_query *qs, int nq, int tmax) {
+  for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK)
+    for (int i = 0; i < nq; i++) {
+      if (qs[i].tk <= j0) continue;
+      int nk = qs[i].tk - j0 < SKL_STEP_ATT_BLOCK ? qs[i].tk - j0 : SKL_STEP_ATT_BLOCK;
+      attend_block_kt(kt + (size_t)j0 * HD, v, stride, HD, scale, &qs[i], j0, nk);
+    }
+}
 #endif
 
 /* ---- drivers (shared) ------------------------------------------------------- */
@@ -366,4 +547,16 @@ void skl_step_attend(const float *k, const float *v, size_t stride, int HD, floa
   int tmax = 0;
   for (int i = 0; i < nq; i++) tmax = qs[i].tk > tmax ? qs[i].tk : tmax;
   attend_dispatch(k, v, stride, HD, scale, qs, nq, tmax);
+}
+
+void skl_step_kt_store(float *kt, int j, const float *k, int HD) {
+  float *t = kt + (size_t)(j / SKL_STEP_KT_TILE) * HD * SKL_STEP_KT_TILE + j % SKL_STEP_KT_TILE;
+  for (int e = 0; e < HD; e++) t[(size_t)e * SKL_STEP_KT_TILE] = k[e];
+}
+
+void skl_step_attend_kt(const float *kt, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
+                        int nq) {
+  int tmax = 0;
+  for (int i = 0; i < nq; i++) tmax = qs[i].tk > tmax ? qs[i].tk : tmax;
+  attend_kt_dispatch(kt, v, stride, HD, scale, qs, nq, tmax);
 }

@@ -58,6 +58,23 @@ typedef struct {
 void skl_step_attend(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
                      int nq);
 
+/* The same attention with one head's keys stored transposed in tiles of
+ * SKL_STEP_KT_TILE keys (keys in lanes: a score needs no horizontal sum):
+ * key j's dim e at kt[(j / 16) * 16 * HD + e * 16 + j % 16]. Each score is
+ * q . k summed in dim order (not skl_step_attend's arithmetic: results
+ * differ in the last bits).
+ * A head's tiles for cap keys take skl_step_kt_floats(cap, HD) floats:
+ * whole blocks, as the kernel reads a block's 4 tiles (lanes past a
+ * query's tk are masked; keep them finite, e.g. calloc). */
+#define SKL_STEP_KT_TILE 16
+static inline size_t skl_step_kt_floats(int cap, int HD) {
+  return (size_t)((cap + SKL_STEP_ATT_BLOCK - 1) / SKL_STEP_ATT_BLOCK) * SKL_STEP_ATT_BLOCK * (size_t)HD;
+}
+/* Store key row k[HD] as key j of a head's tiles. */
+void skl_step_kt_store(float *kt, int j, const float *k, int HD);
+void skl_step_attend_kt(const float *kt, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
+                        int nq);
+
 /* "avx512" or "vec8": the path compiled in (bench output, doctor). */
 const char *skl_step_isa(void);
 

@@ -115,7 +115,21 @@ static void naive_attend(double *o, const float *q, const float *k, const float 
   free(s);
 }
 
-static void test_attend(void) {
+/* One head's keys k (rows stride apart) as K^T tiles for skl_step_attend_kt. */
+static float *kt_of(const float *k, size_t stride, int HD, int tk) {
+  float *kt = calloc(skl_step_kt_floats(tk, HD), sizeof(float));
+  for (int j = 0; j < tk; j++) skl_step_kt_store(kt, j, k + (size_t)j * stride, HD);
+  return kt;
+}
+
+/* skl_step_attend on row-major keys, or (kt != NULL) skl_step_attend_kt */
+static void attend(const float *kt, const float *k, const float *v, size_t stride, int HD, float scale,
+                   skl_step_query *qs, int nq) {
+  if (kt) skl_step_attend_kt(kt, v, stride, HD, scale, qs, nq);
+  else skl_step_attend(k, v, stride, HD, scale, qs, nq);
+}
+
+static void test_attend(bool use_kt) {
   skl_rng r;
   skl_rng_seed(&r, 9);
   const int HDs[] = {8, 10, 16, 20, 32, 64, 128};
@@ -136,36 +150,52 @@ static void test_attend(void) {
       l[i] = 0;
       qs[i] = (skl_step_query){q + (size_t)i * HD, acc + (size_t)i * HD, &m[i], &l[i], tks[i]};
     }
-    skl_step_attend(k, v, stride, HD, scale, qs, NQ);
+    float *kt = use_kt ? kt_of(k, stride, HD, TK) : NULL;
+    attend(kt, k, v, stride, HD, scale, qs, NQ);
     double *ref = malloc(sizeof(double) * (size_t)HD);
     for (int i = 0; i < NQ; i++) {
       /* alone: the same query by itself */
       float m1 = -INFINITY, l1 = 0;
       memset(one, 0, sizeof(float) * (size_t)HD);
       skl_step_query q1 = {q + (size_t)i * HD, one, &m1, &l1, tks[i]};
-      skl_step_attend(k, v, stride, HD, scale, &q1, 1);
+      attend(kt, k, v, stride, HD, scale, &q1, 1);
       bad_bits += memcmp(one, acc + (size_t)i * HD, sizeof(float) * (size_t)HD) != 0 || m1 != m[i] || l1 != l[i];
       naive_attend(ref, q + (size_t)i * HD, k, v, stride, HD, tks[i], scale);
       for (int e = 0; e < HD; e++) worst = fmax(worst, fabs(ref[e] - acc[(size_t)i * HD + e] / l[i]));
     }
-    free(ref); free(k); free(v); free(q); free(acc); free(one);
+    /* in pairs (the K^T kernel scores two queries at once): each pair's
+     * first and second query equal the query alone */
+    for (int i = 0; i + 1 < NQ; i++) {
+      float m2[2] = {-INFINITY, -INFINITY}, l2[2] = {0, 0}, *two = calloc((size_t)2 * HD, sizeof(float));
+      skl_step_query q2[2] = {{q + (size_t)(i + 1) * HD, two, &m2[0], &l2[0], tks[i + 1]},
+                              {q + (size_t)i * HD, two + HD, &m2[1], &l2[1], tks[i]}};
+      attend(kt, k, v, stride, HD, scale, q2, 2);
+      bad_bits += memcmp(two, acc + (size_t)(i + 1) * HD, sizeof(float) * (size_t)HD) != 0 ||
+                  memcmp(two + HD, acc + (size_t)i * HD, sizeof(float) * (size_t)HD) != 0 || m2[0] != m[i + 1] ||
+                  l2[0] != l[i + 1] || m2[1] != m[i] || l2[1] != l[i];
+      free(two);
+    }
+    free(ref); free(k); free(v); free(q); free(acc); free(one); free(kt);
   }
-  CHECK_MSG(bad_bits == 0, "attention: %d queries differ alone vs in a group", bad_bits);
-  CHECK_MSG(worst < 2e-5, "attention vs double reference: %g", worst);
+  CHECK_MSG(bad_bits == 0, "attention%s: %d queries differ alone vs in a group", use_kt ? " (K^T)" : "", bad_bits);
+  CHECK_MSG(worst < 2e-5, "attention%s vs double reference: %g", use_kt ? " (K^T)" : "", worst);
 }
 
 /* A parent range then an own range equals one range over both, to float
  * rounding (the decoder's prefix + slot split). */
-static void test_attend_two_ranges(void) {
+static void test_attend_two_ranges(bool use_kt) {
   skl_rng r;
   skl_rng_seed(&r, 10);
   int HD = 32, P = 100, T = 37;
   float *k = rand_floats((size_t)(P + T) * HD, 1.0f, &r), *v = rand_floats((size_t)(P + T) * HD, 1.0f, &r);
   float *q = rand_floats((size_t)HD, 2.0f, &r), acc[32] = {0}, m = -INFINITY, l = 0;
+  float *kt0 = use_kt ? kt_of(k, (size_t)HD, HD, P) : NULL, *kt1 = use_kt ? kt_of(k + (size_t)P * HD, (size_t)HD, HD, T) : NULL;
   skl_step_query qs = {q, acc, &m, &l, P};
-  skl_step_attend(k, v, (size_t)HD, HD, 0.2f, &qs, 1);
+  attend(kt0, k, v, (size_t)HD, HD, 0.2f, &qs, 1);
   qs.tk = T;
-  skl_step_attend(k + (size_t)P * HD, v + (size_t)P * HD, (size_t)HD, HD, 0.2f, &qs, 1);
+  attend(kt1, k + (size_t)P * HD, v + (size_t)P * HD, (size_t)HD, HD, 0.2f, &qs, 1);
+  free(kt0);
+  free(kt1);
   double ref[32], worst = 0;
   naive_attend(ref, q, k, v, (size_t)HD, HD, P + T, 0.2f);
   for (int e = 0; e < HD; e++) worst = fmax(worst, fabs(ref[e] - acc[e] / l));
@@ -336,8 +366,10 @@ static void test_generate_batch_invariance(void) {
 int main(void) {
   test_linear();
   test_linear_segs();
-  test_attend();
-  test_attend_two_ranges();
+  test_attend(false);
+  test_attend(true);
+  test_attend_two_ranges(false);
+  test_attend_two_ranges(true);
   for (int a = SKL_ARCH_LLAMA; a <= SKL_ARCH_QWEN3; a++) {
     test_decoder_invariance((skl_arch)a, 10);
     test_decoder_invariance((skl_arch)a, 32);
