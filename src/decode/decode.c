@@ -427,9 +427,19 @@ static void step_attention(skl_decoder *d, int n, int l) {
   const skl_model_config *c = &d->m->cfg;
   int NH = c->n_heads, HD = c->head_dim;
   float scale = 1.0f / sqrtf((float)HD);
-  /* one parallel region: state init, the two phases, the normalisation */
+  const skl_kv_cache *kv = &d->kv;
+  size_t KD = (size_t)c->n_kv_heads * HD;
+  /* one parallel region: the rows' K/V stores (every row's before any row
+   * attends) and state init, the two phases, the normalisation */
 #pragma omp parallel if (d->phase_task[2] > 1)
   {
+#pragma omp for schedule(static)
+    for (int r = 0; r < n; r++) {
+      const row_group *g = &d->groups[r];
+      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)r * KD, sizeof(float) * KD);
+      memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)r * KD, sizeof(float) * KD);
+      head_store_rows(d, g->region, l, g->j0, d->k + (size_t)r * KD, d->v + (size_t)r * KD, 1);
+    }
 #pragma omp for schedule(static)
     for (int i = 0; i < n * NH; i++) {
       memset(d->att + (size_t)i * HD, 0, sizeof(float) * (size_t)HD);
@@ -488,23 +498,12 @@ static void step_rows(skl_decoder *d, int n, const int32_t *tokens, float *logit
       }
     skl_rope_forward(d->q, d->cs, n, NH, HD, (size_t)QD);
     skl_rope_forward(d->k, d->cs, n, NKV, HD, (size_t)KD);
-    for (int r = 0; r < n; r++) {
-      const row_group *g = &d->groups[r];
-      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)r * KD, sizeof(float) * KD);
-      memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)r * KD, sizeof(float) * KD);
-      head_store_rows(d, g->region, l, g->j0, d->k + (size_t)r * KD, d->v + (size_t)r * KD, 1);
-    }
     step_attention(d, n, l);
     skl_step_linear(d->x, d->att, p->wo + (size_t)l * C * QD, NULL, n, QD, C, true);
     for (int r = 0; r < n; r++)
       rmsnorm_row(d->ln + (size_t)r * C, d->x + (size_t)r * C, p->mlp_norm + (size_t)l * C, C, c->rms_eps);
-    skl_step_seg gu[2] = {{p->w_gate + (size_t)l * FF * C, NULL, d->gate, (size_t)FF, FF},
-                          {p->w_up + (size_t)l * FF * C, NULL, d->up, (size_t)FF, FF}};
-    skl_step_linear_segs(d->ln, (size_t)C, n, C, gu, 2, false);
-    for (size_t i = 0; i < (size_t)n * FF; i++) {
-      float g = d->gate[i];
-      d->gate[i] = g / (1.0f + expf(-g)) * d->up[i];
-    }
+    skl_step_linear_swiglu(d->ln, (size_t)C, n, C, p->w_gate + (size_t)l * FF * C, p->w_up + (size_t)l * FF * C,
+                           d->gate, d->up, FF);
     skl_step_linear(d->x, d->gate, p->w_down + (size_t)l * C * FF, NULL, n, FF, C, true);
   }
   for (int r = 0; r < n; r++) kv->len[d->groups[r].region] = d->groups[r].j0 + 1;

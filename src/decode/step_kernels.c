@@ -309,7 +309,13 @@ static inline __attribute__((always_inline)) void attend_all_kt(const int HD, co
   bool pack = nq > 1 && HD <= PACK_HD && stride != (size_t)HD; /* contiguous rows stream as they are */
   for (int j0 = 0; j0 < tmax; j0 += SKL_STEP_ATT_BLOCK) {
     int n1 = tmax - j0 - SKL_STEP_ATT_BLOCK < SKL_STEP_ATT_BLOCK ? tmax - j0 - SKL_STEP_ATT_BLOCK : SKL_STEP_ATT_BLOCK;
-    for (int j = 0; j < n1; j++) /* the next block's V rows (strided); K^T streams */
+    /* the next block's K^T tiles and V rows are fetched while this one is
+     * worked on (worth it when several queries share the block) */
+    if (nq > 1 && n1 > 0) {
+      const float *kn = kt + (size_t)(j0 + SKL_STEP_ATT_BLOCK) * HD;
+      for (int o = 0; o < SKL_STEP_ATT_BLOCK * HD; o += 16) _mm_prefetch((const char *)(kn + o), _MM_HINT_T0);
+    }
+    for (int j = 0; j < n1; j++)
       for (int e = 0; e < HD; e += 16)
         _mm_prefetch((const char *)(v + (size_t)(j0 + SKL_STEP_ATT_BLOCK + j) * stride + e), _MM_HINT_T0);
     const float *vb = v, *kb = kt + (size_t)j0 * HD;
@@ -533,6 +539,24 @@ void skl_step_linear_segs(const float *x, size_t xs, int n, int IC, const skl_st
     while (b >= start[s + 1]) s++;
     int o0 = (b - start[s]) * OUT_BLOCK, no = seg[s].OC - o0 < OUT_BLOCK ? seg[s].OC - o0 : OUT_BLOCK;
     linear_block(x, xs, n, IC, &seg[s], o0, no, accumulate);
+  }
+}
+
+void skl_step_linear_swiglu(const float *x, size_t xs, int n, int IC, const float *wg, const float *wu, float *gate,
+                            float *up, int FF) {
+  skl_step_seg sg = {wg, NULL, gate, (size_t)FF, FF}, su = {wu, NULL, up, (size_t)FF, FF};
+  int total = (FF + OUT_BLOCK - 1) / OUT_BLOCK;
+  size_t work = 2 * (size_t)FF * (size_t)IC * (size_t)n;
+#pragma omp parallel for schedule(static) if (work >= (1u << 15))
+  for (int b = 0; b < total; b++) {
+    int o0 = b * OUT_BLOCK, no = FF - o0 < OUT_BLOCK ? FF - o0 : OUT_BLOCK;
+    linear_block(x, xs, n, IC, &sg, o0, no, false);
+    linear_block(x, xs, n, IC, &su, o0, no, false);
+    for (int r = 0; r < n; r++)
+      for (int o = o0; o < o0 + no; o++) {
+        float *g = gate + (size_t)r * FF + o, gv = *g;
+        *g = gv / (1.0f + expf(-gv)) * up[(size_t)r * FF + o];
+      }
   }
 }
 

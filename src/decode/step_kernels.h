@@ -34,6 +34,12 @@ typedef struct {
 void skl_step_linear_segs(const float *x, size_t x_stride, int n, int IC, const skl_step_seg *seg, int nseg,
                           bool accumulate);
 
+/* gate[n, FF] = silu(x @ wg^T) * (x @ wu^T), up[n, FF] the second product:
+ * the MLP's first half, the gate/up pair and the activation of each block
+ * of outputs in one work item (no serial activation pass). */
+void skl_step_linear_swiglu(const float *x, size_t x_stride, int n, int IC, const float *wg, const float *wu,
+                            float *gate, float *up, int FF);
+
 /* out[n, OC] (= or +=) x[n, IC] @ w[OC, IC]^T (+ bias) */
 void skl_step_linear(float *out, const float *x, const float *w, const float *bias, int n, int IC, int OC,
                      bool accumulate);
