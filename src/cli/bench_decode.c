@@ -83,7 +83,8 @@ static double median(double *v, int n) {
 
 /* --speculative K: plain and speculative generation of the same request,
  * alternated `repeat` times on the same model; medians and spread. */
-static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat, int window) {
+static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_request *rq, int repeat, int window,
+                             double min_prob) {
   skl_error err = {0};
   skl_mtp_heads h;
   memset(&h, 0, sizeof h);
@@ -107,6 +108,7 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
     goto out;
   }
   if (window >= 0) skl_spec_set_window(sp, window);
+  skl_spec_set_draft_min_prob(sp, (float)min_prob);
   for (int r = 0; r < repeat; r++) {
     skl_gen_output_free(&a);
     skl_gen_output_free(&b);
@@ -189,6 +191,10 @@ static int bench_speculative(skl_model *m, const char *dir, int K, skl_gen_reque
   skl_benchjson_num(&j, "baseline_prefill_s", prefill_s[0] / repeat);
   skl_benchjson_num(&j, "temperature", rq->sample.temperature);
   skl_benchjson_int(&j, "draft_window", window >= 0 ? window : SKL_SPEC_WINDOW_DEFAULT);
+  skl_benchjson_num(&j, "draft_min_prob", min_prob);
+  int64_t vrows = tot.rounds; /* one row per sequence and round, plus its drafts */
+  for (int k = 0; k < K; k++) vrows += tot.drafted[k];
+  skl_benchjson_num(&j, "verify_rows_per_call", tot.verify_calls ? (double)vrows / (double)tot.verify_calls : 0);
   if (rq->sample.temperature == 0) skl_benchjson_bool(&j, "identical", identical);
   skl_benchjson_int(&j, "batch", B);
   skl_benchjson_int(&j, "prompt_len", P);
@@ -294,7 +300,7 @@ int skl_bench_decode(int argc, char **argv) {
   const char *cfg_path = NULL, *dir = NULL, *prompt_arg = NULL;
   int64_t prompt_len = 1024, gen = 128, batch = 1, threads = 0, seed = 1, speculative = 0, repeat = 3,
           verify_rows = 0, draft_window = -1;
-  double temperature = 1.0;
+  double temperature = 1.0, draft_min_prob = 0;
   bool shared = false, peer = false;
   const skl_arg_opt opts[] = {
       {"model-config", 'm', SKL_ARG_STR, &cfg_path, "CONFIG", "configs/model/NAME.yaml or a config.json (or a folder with one): random weights"},
@@ -315,6 +321,9 @@ int skl_bench_decode(int argc, char **argv) {
       {"draft-window", 0, SKL_ARG_INT, &draft_window, "N",
        "with --speculative: the heads attend (and are prefilled over) at most the last N prompt rows (default "
        "128; 0: all); drafts only, the output does not change"},
+      {"draft-min-prob", 0, SKL_ARG_DOUBLE, &draft_min_prob, "P",
+       "with --speculative: a sequence's round stops drafting after a draft its head gave probability < P "
+       "(default 0: off); the output distribution does not change"},
       {"verify-rows", 0, SKL_ARG_INT, &verify_rows, "N",
        "time the verify forward alone: 1 step row, N rows of one slot, N rows of each of -B slots, exact (step "
        "kernels) vs the prefill kernels (sgemm, tiled attention; the peer), medians over --repeat calls"},
@@ -391,7 +400,8 @@ int skl_bench_decode(int argc, char **argv) {
     return code;
   }
   if (speculative) {
-    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, (int)(draft_window < 0 ? -1 : draft_window));
+    int code = bench_speculative(&m, dir, (int)speculative, &rq, (int)repeat, (int)(draft_window < 0 ? -1 : draft_window),
+                                 draft_min_prob);
     free(prompt);
     skl_model_free(&m);
     return code;

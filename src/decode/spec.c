@@ -31,6 +31,7 @@ struct skl_spec {
   skl_step_query *queries; /* [2 * R * NH] draft attention plan */
   int *task;          /* [2 * R * NKV, 5] region, kv head, first query, queries, first key row */
   int window;         /* heads attend at most this many prompt rows back (0: all) */
+  float draft_min_prob; /* a round's drafting stops after a draft the head gave less (0: off) */
   char *mark;         /* [R] */
   float *attn_work;
   size_t attn_work_floats;
@@ -96,6 +97,8 @@ void skl_spec_free(skl_spec *s) {
 }
 
 void skl_spec_set_window(skl_spec *s, int window) { s->window = window > 0 ? window : 0; }
+
+void skl_spec_set_draft_min_prob(skl_spec *s, float p) { s->draft_min_prob = p > 0 ? p : 0.0f; }
 
 void skl_spec_set_observer(skl_spec *s, skl_spec_draft_fn fn, void *ctx) {
   s->observe = fn;
@@ -454,6 +457,15 @@ static skl_status prefill_prompt(skl_spec *s, const skl_gen_request *rq, int p, 
 /* Heads draft for every active sequence: head k (k <= its kd) runs the rows
  * [c_k, npos) of each, its last row's logits give draft k. q[i, k-1, V]
  * gets the draft distribution. */
+/* The head's probability of its draft d: q[d], or greedy (q one-hot) the
+ * temperature-1 softmax of its logits at d. */
+static float draft_prob(const float *lg, int V, const float *q, int32_t d, float temperature) {
+  if (temperature > 0) return q[d];
+  double sum = 0;
+  for (int v = 0; v < V; v++) sum += exp((double)lg[v] - (double)lg[d]);
+  return (float)(1.0 / sum);
+}
+
 static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const int *act, int na,
                         const skl_gen_output *out, skl_sampler *smp, skl_rng *rng, float *qdist, float *hlogits) {
   size_t C = (size_t)s->C, V = (size_t)s->V;
@@ -500,6 +512,12 @@ static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const
           int32_t d = rq->sample.temperature > 0 ? draw(qd, s->V, skl_rng_uniform(&rng[i])) : arg;
           q->draft[k] = d;
           q->c[k - 1] = q->npos; /* provisional: rows past the settled ones are fixed after verify */
+          /* an unlikely draft is likely rejected, and the drafts after it
+           * with it: stop here. Draft d itself stays (it was drawn from q
+           * unconditioned, so its acceptance test stays exact); the stop
+           * depends on draft-side values only, like the budget's. */
+          if (s->draft_min_prob > 0 && k < q->kd && draft_prob(lg, s->V, qd, d, rq->sample.temperature) < s->draft_min_prob)
+            q->kd = k;
           if (s->observe) s->observe(s->observe_ctx, i, k, q->npos, d, lg);
         }
       }

@@ -82,6 +82,15 @@ void skl_spec_free(skl_spec *s); /* NULL ok */
 #define SKL_SPEC_WINDOW_DEFAULT 128
 void skl_spec_set_window(skl_spec *s, int window);
 
+/* Dynamic draft length: a sequence's round stops drafting after a draft
+ * its head gave probability < p (q after the request's temperature /
+ * top-k / top-p; greedy: the head's temperature-1 softmax); that draft is
+ * still verified. The stop depends on the drafts only, so the output
+ * distribution (greedy: the tokens) stays the main model's; fewer rows are
+ * drafted and verified when the heads are unsure. Default 0: off (always
+ * the K drafts the budget allows). */
+void skl_spec_set_draft_min_prob(skl_spec *s, float p);
+
 /* Observer of every draft (tests): sequence index, head k, position n of
  * the last settled token t_n (the draft is for position n + k), the drafted
  * id and head k's logits [V]. NULL: none. */

@@ -24,6 +24,7 @@
  * model's when mix = 0. hmix adds that much random weight back (1: random
  * heads). */
 static int g_window; /* draft window of the speculative runs (0: whole prompt) */
+static float g_min_prob; /* skl_spec_set_draft_min_prob of the speculative runs */
 
 static void scale_tensor(float *mem, const skl_tensor_info *tab, int n, const char *suffix, float f) {
   for (int i = 0; i < n; i++) {
@@ -104,7 +105,8 @@ static int compare_runs(skl_model *m, skl_mtp_heads *h, int K, int32_t **prompts
   int bad = n;
   int np = o->shared ? o->n_prompts : 0;
   if (skl_decoder_init(&d1, m, n, T, np, maxp, &err) || skl_decoder_init(&d2, m, n, T, np, maxp, &err) ||
-      skl_spec_init(&sp, d2, h, K, &err) || (skl_spec_set_window(sp, g_window), 0) || skl_generate(d1, &rq, &a, &err) ||
+      skl_spec_init(&sp, d2, h, K, &err) || (skl_spec_set_window(sp, g_window), 0) ||
+      (skl_spec_set_draft_min_prob(sp, g_min_prob), 0) || skl_generate(d1, &rq, &a, &err) ||
       skl_generate_speculative(sp, &rq, &b, st_out, &err)) {
     fprintf(stderr, "compare_runs: %s\n", err.msg);
     goto out;
@@ -156,7 +158,7 @@ static void test_greedy_identical(skl_arch arch) {
       return;
     }
     int prompts_run = 0, bad = 0;
-    int64_t acc = 0, drafted = 0;
+    int64_t acc = 0, drafted = 0, drafted3 = 0;
     for (int rep = 0; rep < 4; rep++) {
       int32_t *pr[8];
       int plen[8];
@@ -166,6 +168,7 @@ static void test_greedy_identical(skl_arch arch) {
       bad += compare_runs(&m, &h, 3, pr, plen, &o, 5, &st, NULL);
       acc += st.accepted[0];
       drafted += st.drafted[0];
+      drafted3 += st.drafted[2];
       prompts_run += 8;
       run_opts o2 = {.n_prompts = 3, .group = 3, .max_new = 24, .shared = true};
       bad += compare_runs(&m, &h, 3, pr, plen, &o2, 6, &st, NULL);
@@ -178,6 +181,10 @@ static void test_greedy_identical(skl_arch arch) {
     if (q == 0) CHECK_MSG(rate > 0.9, "%s: copy heads accept only %.3f", skl_arch_name(arch), rate);
     if (q == 1) CHECK_MSG(rate > 0.05 && rate < 0.995, "%s: partial heads accept %.3f", skl_arch_name(arch), rate);
     if (q == 2) CHECK_MSG(rate < 0.3, "%s: random heads accept %.3f", skl_arch_name(arch), rate);
+    /* dynamic draft length: unsure (random) heads stop drafting early */
+    if (q == 2 && g_min_prob > 0)
+      CHECK_MSG(drafted3 < drafted / 2, "%s: min prob %.2f: head 3 drafted %lld of head 1's %lld rounds",
+                skl_arch_name(arch), g_min_prob, (long long)drafted3, (long long)drafted);
     printf("%s heads %d: head-1 acceptance %.3f over %d prompts\n", skl_arch_name(arch), q, rate, prompts_run);
     skl_mtp_free(&h);
     skl_model_free(&m);
@@ -424,7 +431,7 @@ static void exact_dist(skl_model *m, const int32_t *prompt, int P, int M, const 
   free(seq);
 }
 
-static void test_sampling_distribution(void) {
+static void test_sampling_distribution(float min_prob) {
   enum { V = 4, M = 5, G = 64, CALLS = 200, CELLS = 1024 };
   skl_model m;
   skl_mtp_heads h;
@@ -442,6 +449,7 @@ static void test_sampling_distribution(void) {
   CHECK(skl_decoder_init(&d1, &m, G, M, 1, 6, &err) == SKL_OK);
   CHECK(skl_decoder_init(&d2, &m, G, M, 1, 6, &err) == SKL_OK);
   CHECK(d2 && skl_spec_init(&sp, d2, &h, K, &err) == SKL_OK);
+  if (sp) skl_spec_set_draft_min_prob(sp, min_prob);
   for (int vi = 0; vi < 3 && sp && d1; vi++) {
     exact_dist(&m, prompt, 6, M, &variants[vi], prob);
     skl_sample_params hot = variants[vi];
@@ -490,11 +498,17 @@ static void test_sampling_distribution(void) {
     double p_spec = chi2_pvalue(cs, prob, CELLS, N, &df1), p_plain = chi2_pvalue(cp, prob, CELLS, N, &df2),
            p_wrong = chi2_pvalue(cs, wrong, CELLS, N, &df3);
     double acc1 = tot.reached[0] ? (double)tot.accepted[0] / tot.reached[0] : 0;
-    printf("sampling T=%.2f top_k=%d top_p=%.2f: chi-square p = %.4f (spec, df %d), %.4f (plain, df %d), "
-           "%.2g (spec vs T x1.15, df %d); head acceptance %.3f %.3f %.3f\n",
-           variants[vi].temperature, variants[vi].top_k, variants[vi].top_p, p_spec, df1, p_plain, df2, p_wrong, df3,
+    printf("sampling T=%.2f top_k=%d top_p=%.2f min_prob %.2f: chi-square p = %.4f (spec, df %d), %.4f (plain, "
+           "df %d), %.2g (spec vs T x1.15, df %d); head acceptance %.3f %.3f %.3f; drafted %lld %lld %lld\n",
+           variants[vi].temperature, variants[vi].top_k, variants[vi].top_p, min_prob, p_spec, df1, p_plain, df2, p_wrong, df3,
            acc1, tot.reached[1] ? (double)tot.accepted[1] / tot.reached[1] : 0,
-           tot.reached[2] ? (double)tot.accepted[2] / tot.reached[2] : 0);
+           tot.reached[2] ? (double)tot.accepted[2] / tot.reached[2] : 0, (long long)tot.drafted[0],
+           (long long)tot.drafted[1], (long long)tot.drafted[2]);
+    /* with a min prob, rounds stop early: head 3 drafts in far fewer
+     * rounds than head 1 (without, the budget alone cuts few) */
+    if (min_prob > 0)
+      CHECK_MSG(tot.drafted[2] < tot.drafted[0] / 2, "min prob %.2f: head 3 drafted %lld of head 1's %lld rounds",
+                min_prob, (long long)tot.drafted[2], (long long)tot.drafted[0]);
     CHECK_MSG(p_spec > 1e-3, "speculative samples differ from the model's distribution: p = %g", p_spec);
     CHECK_MSG(p_plain > 1e-3, "plain samples differ from the exact distribution: p = %g (reference broken?)", p_plain);
     CHECK_MSG(p_wrong < 1e-6, "the test cannot tell a 15%% temperature change: p = %g", p_wrong);
@@ -604,6 +618,11 @@ int main(void) {
   test_incremental_heads(SKL_ARCH_LLAMA, true, 0.0f);
   test_incremental_heads(SKL_ARCH_QWEN3, false, 0.0f);
   test_incremental_heads(SKL_ARCH_QWEN2, true, 1.0f);
-  test_sampling_distribution();
+  test_sampling_distribution(0.0f);
+  g_min_prob = 0.5f; /* dynamic draft length: the same greedy tokens, the same distribution */
+  test_greedy_identical(SKL_ARCH_LLAMA);
+  test_boundaries();
+  g_min_prob = 0;
+  test_sampling_distribution(0.5f);
   return test_report();
 }
