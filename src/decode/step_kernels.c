@@ -41,9 +41,11 @@ static inline __attribute__((always_inline)) __m512 tree16(const __m512 *v) {
 
 #define LANE_OF(p) (4 * ((p) % 4) + (p) / 4)
 
-/* res[r * NO + o] = x[r] . w[o] for an NR x NO register tile (NR*NO <= 32). */
+/* y[r * ys + o] (= or +=) x[r] . w[o] (+ bias[o]) for an NR x NO register
+ * tile (NR*NO <= 32, NO in {1, 4, 8}); bias may be NULL. */
 static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
-                                                       const float *w, int IC, float *res) {
+                                                       const float *w, int IC, float *y, size_t ys,
+                                                       const float *bias, bool accumulate) {
   __m512 acc[6][8];
   for (int r = 0; r < NR; r++)
     for (int o = 0; o < NO; o++) acc[r][o] = _mm512_setzero_ps();
@@ -70,12 +72,30 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
       for (int r = 0; r < NR; r++) acc[r][o] = _mm512_fmadd_ps(wv, xv[r], acc[r][o]);
     }
   }
+  /* the epilogue in vectors: lane p of a tree's result, in pair order, is
+   * row p / NO's output p % NO; each row's NO lanes are stored where they
+   * belong (a masked store from the row's address less its lane offset,
+   * still inside y as ys >= NO). Same adds as a scalar loop. */
+  static const int pair_order[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15}; /* LANE_OF */
+  static const int mod4[16] = {0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3};
+  static const int mod8[16] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7};
+  __m512 bv = _mm512_setzero_ps();
+  if (bias) {
+    __m512 b = _mm512_maskz_loadu_ps((__mmask16)((1u << NO) - 1u), bias);
+    bv = NO == 1 ? _mm512_set1_ps(bias[0])
+                 : _mm512_permutexvar_ps(_mm512_loadu_si512(NO == 4 ? mod4 : mod8), b);
+  }
   for (int p0 = 0; p0 < NR * NO; p0 += 16) { /* 16 pairs per reduction tree */
     __m512 v[16];
     for (int p = 0; p < 16; p++) v[p] = p0 + p < NR * NO ? acc[(p0 + p) / NO][(p0 + p) % NO] : _mm512_setzero_ps();
-    float s[16];
-    _mm512_storeu_ps(s, tree16(v));
-    for (int p = 0; p < 16 && p0 + p < NR * NO; p++) res[p0 + p] = s[LANE_OF(p)];
+    __m512 t = _mm512_permutexvar_ps(_mm512_loadu_si512(pair_order), tree16(v));
+    if (bias) t = _mm512_add_ps(t, bv);
+    for (int rr = 0; rr < 16 / NO && p0 / NO + rr < NR; rr++) {
+      __mmask16 mk = (__mmask16)(((1u << NO) - 1u) << (rr * NO));
+      float *yr = y + (size_t)(p0 / NO + rr) * ys - rr * NO;
+      __m512 val = accumulate ? _mm512_add_ps(_mm512_maskz_loadu_ps(mk, yr), t) : t;
+      _mm512_mask_storeu_ps(yr, mk, val);
+    }
   }
 }
 
@@ -376,7 +396,8 @@ static inline v8 load8(const float *p, int n) { /* n < 8: zero-padded */
 static inline float hsum8(v8 a) { return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7])); }
 
 static inline __attribute__((always_inline)) void tile(const int NR, const int NO, const float *x, size_t xs,
-                                                       const float *w, int IC, float *res) {
+                                                       const float *w, int IC, float *y, size_t ys,
+                                                       const float *bias, bool accumulate) {
   v8 acc[6][8];
   for (int r = 0; r < NR; r++)
     for (int o = 0; o < NO; o++) acc[r][o] = (v8){0, 0, 0, 0, 0, 0, 0, 0};
@@ -395,7 +416,12 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
     }
   }
   for (int r = 0; r < NR; r++)
-    for (int o = 0; o < NO; o++) res[r * NO + o] = hsum8(acc[r][o]);
+    for (int o = 0; o < NO; o++) {
+      float val = hsum8(acc[r][o]);
+      if (bias) val += bias[o];
+      float *yo = y + (size_t)r * ys + o;
+      *yo = accumulate ? *yo + val : val;
+    }
 }
 
 static void attend_block(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *q,
@@ -487,7 +513,6 @@ static void attend_kt_dispatch(const float *kt, const float *v, size_t stride, i
 /* Rows x outputs [o0, o0 + no) of one weight matrix, tile by tile. */
 static void linear_block(const float *x, size_t xs, int n, int IC, const skl_step_seg *g, int o0, int no,
                          bool accumulate) {
-  float res[32];
   for (int r0 = 0; r0 < n;) {
     int nr = n - r0 < 6 ? n - r0 : 6, to;
     if (nr == 5) nr = 4; /* 4 + 1 beats one 5-row tile (measured) */
@@ -495,27 +520,22 @@ static void linear_block(const float *x, size_t xs, int n, int IC, const skl_ste
     const float *xr = x + (size_t)r0 * xs;
     for (int o = 0; o < no;) {
       int cnt = no - o >= to ? to : 1; /* ragged column ends: one at a time */
-      const float *w = g->w + (size_t)(o0 + o) * IC;
+      const float *w = g->w + (size_t)(o0 + o) * IC, *b = g->bias ? g->bias + o0 + o : NULL;
+      float *y = g->out + (size_t)r0 * g->out_stride + o0 + o;
+      size_t ys = g->out_stride;
+      bool ac = accumulate;
       switch (nr * 16 + cnt) {
-        case 6 * 16 + 4: tile(6, 4, xr, xs, w, IC, res); break;
-        case 4 * 16 + 4: tile(4, 4, xr, xs, w, IC, res); break;
-        case 3 * 16 + 4: tile(3, 4, xr, xs, w, IC, res); break;
-        case 2 * 16 + 8: tile(2, 8, xr, xs, w, IC, res); break;
-        case 1 * 16 + 8: tile(1, 8, xr, xs, w, IC, res); break;
-        case 6 * 16 + 1: tile(6, 1, xr, xs, w, IC, res); break;
-        case 4 * 16 + 1: tile(4, 1, xr, xs, w, IC, res); break;
-        case 3 * 16 + 1: tile(3, 1, xr, xs, w, IC, res); break;
-        case 2 * 16 + 1: tile(2, 1, xr, xs, w, IC, res); break;
-        default: tile(1, 1, xr, xs, w, IC, res); break;
+        case 6 * 16 + 4: tile(6, 4, xr, xs, w, IC, y, ys, b, ac); break;
+        case 4 * 16 + 4: tile(4, 4, xr, xs, w, IC, y, ys, b, ac); break;
+        case 3 * 16 + 4: tile(3, 4, xr, xs, w, IC, y, ys, b, ac); break;
+        case 2 * 16 + 8: tile(2, 8, xr, xs, w, IC, y, ys, b, ac); break;
+        case 1 * 16 + 8: tile(1, 8, xr, xs, w, IC, y, ys, b, ac); break;
+        case 6 * 16 + 1: tile(6, 1, xr, xs, w, IC, y, ys, b, ac); break;
+        case 4 * 16 + 1: tile(4, 1, xr, xs, w, IC, y, ys, b, ac); break;
+        case 3 * 16 + 1: tile(3, 1, xr, xs, w, IC, y, ys, b, ac); break;
+        case 2 * 16 + 1: tile(2, 1, xr, xs, w, IC, y, ys, b, ac); break;
+        default: tile(1, 1, xr, xs, w, IC, y, ys, b, ac); break;
       }
-      for (int r = 0; r < nr; r++)
-        for (int c = 0; c < cnt; c++) {
-          int oc = o0 + o + c;
-          float val = res[r * cnt + c];
-          if (g->bias) val += g->bias[oc];
-          float *y = g->out + (size_t)(r0 + r) * g->out_stride + oc;
-          *y = accumulate ? *y + val : val;
-        }
       o += cnt;
     }
     r0 += nr;
