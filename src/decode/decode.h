@@ -62,7 +62,10 @@ typedef struct skl_decoder skl_decoder;
 /* A decoder for model m (borrowed; weights must not change while decoding
  * unless the cache is reset): up to max_batch slots of T_max tokens each,
  * n_prefix shared-prefix regions of P_max tokens. Allocates the cache and
- * all scratch once; steps allocate nothing.
+ * all scratch once; steps allocate nothing. Besides the cache (which the
+ * prefill attention reads) the step attention keeps each kv head's keys
+ * (as K^T tiles) and values contiguous: about skl_kv_cache_floats again,
+ * region sizes rounded up to 64 tokens.
  * @return SKL_OK, SKL_ERR_RANGE (sizes), SKL_ERR_NOMEM (says how many MB). */
 skl_status skl_decoder_init(skl_decoder **d, skl_model *m, int max_batch, int T_max, int n_prefix, int P_max,
                             skl_error *err);

@@ -513,6 +513,15 @@ static void attend_kt_dispatch(const float *kt, const float *v, size_t stride, i
 /* Rows x outputs [o0, o0 + no) of one weight matrix, tile by tile. */
 static void linear_block(const float *x, size_t xs, int n, int IC, const skl_step_seg *g, int o0, int no,
                          bool accumulate) {
+#if STEP_AVX512
+  /* the next block's weights (this thread's next work item, mostly) into
+   * L2 while this one is computed: a block starts on weights from memory */
+  if (o0 + no < g->OC) {
+    const char *wn = (const char *)(g->w + (size_t)(o0 + no) * IC);
+    size_t bytes = sizeof(float) * (size_t)IC * (size_t)(g->OC - o0 - no < OUT_BLOCK ? g->OC - o0 - no : OUT_BLOCK);
+    for (size_t b = 0; b < bytes; b += 64) _mm_prefetch(wn + b, _MM_HINT_T1);
+  }
+#endif
   for (int r0 = 0; r0 < n;) {
     int nr = n - r0 < 6 ? n - r0 : 6, to;
     if (nr == 5) nr = 4; /* 4 + 1 beats one 5-row tile (measured) */
