@@ -268,9 +268,9 @@ static inline __attribute__((always_inline)) void scores_kt(const int HD, const 
 }
 
 /* The online-softmax update of one query from its block scores s[4] over
- * nk keys (lanes past nk masked), then P @ V. */
-static inline __attribute__((always_inline)) void softmax_pv(const int HD, const __m512 *s, int nk, const float *v,
-                                                             size_t stride, int j0, skl_step_query *q) {
+ * nk keys (lanes past nk masked): the block's weights into p[64], the
+ * rescale of its earlier sums returned. */
+static inline __attribute__((always_inline)) float softmax_kt(const __m512 *s, int nk, skl_step_query *q, float *p) {
   __mmask16 valid[4];
   __m512 mxv = _mm512_set1_ps(-INFINITY);
   for (int g = 0; g < 4; g++) {
@@ -283,42 +283,43 @@ static inline __attribute__((always_inline)) void softmax_pv(const int HD, const
   float corr = m == -INFINITY ? 0.0f
                : m == mnew    ? 1.0f
                               : _mm_cvtss_f32(_mm512_castps512_ps128(vexp(_mm512_set1_ps(m - mnew))));
-  __m512 pg[4], lv = _mm512_setzero_ps();
+  __m512 lv = _mm512_setzero_ps();
   for (int g = 0; g < 4; g++) {
-    pg[g] = _mm512_maskz_mov_ps(valid[g], vexp(_mm512_sub_ps(s[g], _mm512_set1_ps(mnew))));
-    lv = _mm512_add_ps(lv, pg[g]);
+    __m512 pg = _mm512_maskz_mov_ps(valid[g], vexp(_mm512_sub_ps(s[g], _mm512_set1_ps(mnew))));
+    lv = _mm512_add_ps(lv, pg);
+    _mm512_store_ps(p + 16 * g, pg);
   }
   *q->l = *q->l * corr + _mm512_reduce_add_ps(lv);
   *q->m = mnew;
+  return corr;
+}
+
+/* acc = acc * corr + p @ V over nk keys: pv_update's arithmetic (chains
+ * j % 4 per 16 lanes), key-major so each weight is broadcast once (from
+ * memory: a load, no shuffle) for the HD / 16 FMAs that use it. */
+static inline __attribute__((always_inline)) void pv_kt(const int HD, const float *v, size_t stride, int j0, int nk,
+                                                        const float *p, float corr, float *acc) {
   if (HD % 16 || HD > 64) {
-    float p[SKL_STEP_ATT_BLOCK + 3];
-    for (int g = 0; g < 4; g++) _mm512_storeu_ps(p + 16 * g, pg[g]);
-    pv_update(HD, v, stride, j0, nk, p, corr, q->acc);
+    pv_update(HD, v, stride, j0, nk, p, corr, acc);
     return;
   }
-  /* pv_update's arithmetic (chains j % 4 per 16 lanes) with the weights
-   * broadcast from registers: a 4-byte reload of a 64-byte store just made
-   * stalls on store forwarding. */
   enum { NC = 4 };
   const int nc = HD / 16;
   __m512 a[NC][4];
   for (int c = 0; c < nc; c++)
     for (int u = 0; u < 4; u++) a[c][u] = _mm512_setzero_ps();
-  for (int g = 0; g < 4; g++) {
-    int cnt = nk - 16 * g < 0 ? 0 : nk - 16 * g < 16 ? nk - 16 * g : 16;
-    const float *vg = v + (size_t)(j0 + 16 * g) * stride;
-    for (int j = 0; j < cnt; j += 4)
-      for (int u = 0; u < 4; u++) {
-        if (j + u >= cnt) break;
-        __m512 b = _mm512_permutexvar_ps(_mm512_set1_epi32(j + u), pg[g]);
-        for (int c = 0; c < nc; c++)
-          a[c][u] = _mm512_fmadd_ps(b, _mm512_loadu_ps(vg + (size_t)(j + u) * stride + 16 * c), a[c][u]);
-      }
-  }
+  const float *vr = v + (size_t)j0 * stride;
+  for (int j = 0; j < nk; j += 4)
+    for (int u = 0; u < 4; u++) {
+      if (j + u >= nk) break;
+      __m512 b = _mm512_set1_ps(p[j + u]);
+      for (int c = 0; c < nc; c++)
+        a[c][u] = _mm512_fmadd_ps(b, _mm512_loadu_ps(vr + (size_t)(j + u) * stride + 16 * c), a[c][u]);
+    }
   __m512 cv = _mm512_set1_ps(corr);
   for (int c = 0; c < nc; c++) {
     __m512 sum = _mm512_add_ps(_mm512_add_ps(a[c][0], a[c][1]), _mm512_add_ps(a[c][2], a[c][3]));
-    _mm512_storeu_ps(q->acc + 16 * c, _mm512_fmadd_ps(_mm512_loadu_ps(q->acc + 16 * c), cv, sum));
+    _mm512_storeu_ps(acc + 16 * c, _mm512_fmadd_ps(_mm512_loadu_ps(acc + 16 * c), cv, sum));
   }
 }
 
@@ -363,11 +364,16 @@ static inline __attribute__((always_inline)) void attend_all_kt(const int HD, co
         case 2: scores_kt(HD, 2, kb, qp, scale, s); break;
         default: scores_kt(HD, 1, kb, qp, scale, s); break;
       }
+      /* all softmaxes first: the weights' stores are done before the
+       * P @ V loops read them back one by one */
+      float p[4][SKL_STEP_ATT_BLOCK] __attribute__((aligned(64))), corr[4];
+      int nk[4];
       for (int u = 0; u < ns; u++) {
         skl_step_query *q = &qs[sel[u]];
-        int nk = q->tk - j0 < SKL_STEP_ATT_BLOCK ? q->tk - j0 : SKL_STEP_ATT_BLOCK;
-        softmax_pv(HD, s[u], nk, vb, sb, base, q);
+        nk[u] = q->tk - j0 < SKL_STEP_ATT_BLOCK ? q->tk - j0 : SKL_STEP_ATT_BLOCK;
+        corr[u] = softmax_kt(s[u], nk[u], q, p[u]);
       }
+      for (int u = 0; u < ns; u++) pv_kt(HD, vb, sb, base, nk[u], p[u], corr[u], qs[sel[u]].acc);
     }
   }
 }
