@@ -294,32 +294,36 @@ static inline __attribute__((always_inline)) float softmax_kt(const __m512 *s, i
   return corr;
 }
 
-/* acc = acc * corr + p @ V over nk keys: pv_update's arithmetic (chains
- * j % 4 per 16 lanes), key-major so each weight is broadcast once (from
- * memory: a load, no shuffle) for the HD / 16 FMAs that use it. */
-static inline __attribute__((always_inline)) void pv_kt(const int HD, const float *v, size_t stride, int j0, int nk,
-                                                        const float *p, float corr, float *acc) {
-  if (HD % 16 || HD > 64) {
-    pv_update(HD, v, stride, j0, nk, p, corr, acc);
-    return;
-  }
-  enum { NC = 4 };
+/* acc_i = acc_i * corr_i + p_i @ V over nk_i keys for NQ queries of a
+ * block at once, each V load shared by the NQ queries; per query and 16
+ * lanes 2 partial sums (keys j % 2) added at the end, in key order. The
+ * loop runs to the longest nk: a query's keys past its own nk have weight
+ * 0 (0 * v adds an exact zero to a sum that started at +0), so its sums
+ * are the ones it has alone. HD % 16 == 0, NQ * HD <= 128. */
+static inline __attribute__((always_inline)) void pv_kt(const int HD, const int NQ, const float *v, size_t stride,
+                                                        int j0, int nk, float (*p)[SKL_STEP_ATT_BLOCK],
+                                                        const float *corr, float *const *acc) {
+  enum { NA = 8 }; /* NQ * HD / 16 accumulators per chain */
   const int nc = HD / 16;
-  __m512 a[NC][4];
-  for (int c = 0; c < nc; c++)
-    for (int u = 0; u < 4; u++) a[c][u] = _mm512_setzero_ps();
+  __m512 a[NA][2];
+  for (int t = 0; t < NQ * nc; t++) a[t][0] = a[t][1] = _mm512_setzero_ps();
   const float *vr = v + (size_t)j0 * stride;
-  for (int j = 0; j < nk; j += 4)
-    for (int u = 0; u < 4; u++) {
+  for (int j = 0; j < nk; j += 2)
+    for (int u = 0; u < 2; u++) {
       if (j + u >= nk) break;
-      __m512 b = _mm512_set1_ps(p[j + u]);
-      for (int c = 0; c < nc; c++)
-        a[c][u] = _mm512_fmadd_ps(b, _mm512_loadu_ps(vr + (size_t)(j + u) * stride + 16 * c), a[c][u]);
+      for (int c = 0; c < nc; c++) {
+        __m512 vv = _mm512_loadu_ps(vr + (size_t)(j + u) * stride + 16 * c);
+        __asm__("" : "+v"(vv)); /* one load for the NQ FMAs */
+        for (int i = 0; i < NQ; i++)
+          a[i * nc + c][u] = _mm512_fmadd_ps(_mm512_set1_ps(p[i][j + u]), vv, a[i * nc + c][u]);
+      }
     }
-  __m512 cv = _mm512_set1_ps(corr);
-  for (int c = 0; c < nc; c++) {
-    __m512 sum = _mm512_add_ps(_mm512_add_ps(a[c][0], a[c][1]), _mm512_add_ps(a[c][2], a[c][3]));
-    _mm512_storeu_ps(acc + 16 * c, _mm512_fmadd_ps(_mm512_loadu_ps(acc + 16 * c), cv, sum));
+  for (int i = 0; i < NQ; i++) {
+    __m512 cv = _mm512_set1_ps(corr[i]);
+    for (int c = 0; c < nc; c++) {
+      __m512 sum = _mm512_add_ps(a[i * nc + c][0], a[i * nc + c][1]);
+      _mm512_storeu_ps(acc[i] + 16 * c, _mm512_fmadd_ps(_mm512_loadu_ps(acc[i] + 16 * c), cv, sum));
+    }
   }
 }
 
@@ -366,14 +370,32 @@ static inline __attribute__((always_inline)) void attend_all_kt(const int HD, co
       }
       /* all softmaxes first: the weights' stores are done before the
        * P @ V loops read them back one by one */
-      float p[4][SKL_STEP_ATT_BLOCK] __attribute__((aligned(64))), corr[4];
-      int nk[4];
+      float p[4][SKL_STEP_ATT_BLOCK] __attribute__((aligned(64))), corr[4], *acc[4];
+      int nkmax = 0;
       for (int u = 0; u < ns; u++) {
         skl_step_query *q = &qs[sel[u]];
-        nk[u] = q->tk - j0 < SKL_STEP_ATT_BLOCK ? q->tk - j0 : SKL_STEP_ATT_BLOCK;
-        corr[u] = softmax_kt(s[u], nk[u], q, p[u]);
+        int nk = q->tk - j0 < SKL_STEP_ATT_BLOCK ? q->tk - j0 : SKL_STEP_ATT_BLOCK;
+        nkmax = nk > nkmax ? nk : nkmax;
+        corr[u] = softmax_kt(s[u], nk, q, p[u]);
+        acc[u] = q->acc;
       }
-      for (int u = 0; u < ns; u++) pv_kt(HD, vb, sb, base, nk[u], p[u], corr[u], qs[sel[u]].acc);
+      if (HD % 16 || HD > 64) /* other head sizes: one query at a time */
+        for (int u = 0; u < ns; u++) {
+          int nk = qs[sel[u]].tk - j0 < SKL_STEP_ATT_BLOCK ? qs[sel[u]].tk - j0 : SKL_STEP_ATT_BLOCK;
+          pv_update(HD, vb, sb, base, nk, p[u], corr[u], acc[u]);
+        }
+      else if (HD > 32) /* 64: two queries at a time (register budget) */
+        for (int u = 0; u < ns; u += 2) {
+          if (u + 1 < ns) pv_kt(HD, 2, vb, sb, base, nkmax, p + u, corr + u, acc + u);
+          else pv_kt(HD, 1, vb, sb, base, nkmax, p + u, corr + u, acc + u);
+        }
+      else
+        switch (ns) {
+          case 4: pv_kt(HD, 4, vb, sb, base, nkmax, p, corr, acc); break;
+          case 3: pv_kt(HD, 3, vb, sb, base, nkmax, p, corr, acc); break;
+          case 2: pv_kt(HD, 2, vb, sb, base, nkmax, p, corr, acc); break;
+          default: pv_kt(HD, 1, vb, sb, base, nkmax, p, corr, acc); break;
+        }
     }
   }
 }
