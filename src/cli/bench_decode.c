@@ -443,7 +443,9 @@ int skl_bench_decode(int argc, char **argv) {
   skl_benchjson_int(&j, "generated_tokens", o.decode_tokens);
   skl_benchjson_str(&j, "arch", skl_arch_name(m.cfg.arch));
   skl_benchjson_int(&j, "params", (int64_t)m.n_params);
-  skl_benchjson_num(&j, "kv_cache_mb", (double)skl_kv_cache_floats(&m.cfg, B, shared ? M : P + M, shared, shared ? P : 0) * 4 / 1048576.0);
+  /* the cache and the step attention's per-head copy of it */
+  skl_benchjson_num(&j, "kv_cache_mb",
+                    (double)skl_decoder_kv_floats(&m.cfg, B, shared ? M : P + M, shared, shared ? P : 0) * 4 / 1048576.0);
   skl_benchjson_num(&j, "peak_rss_mb", skl_peak_rss_mb());
   if (shared && peer) {
     skl_benchjson_str(&j, "peer", "separate-prefill");

@@ -20,6 +20,13 @@ size_t skl_kv_cache_floats(const skl_model_config *cfg, int n_slots, int T_max, 
   return 2 * (size_t)cfg->n_layers * tokens * row;
 }
 
+size_t skl_decoder_kv_floats(const skl_model_config *cfg, int n_slots, int T_max, int n_prefix, int P_max) {
+  size_t heads = (size_t)cfg->n_layers * (size_t)cfg->n_kv_heads;
+  size_t copy = (size_t)n_slots * skl_step_kt_floats(T_max, cfg->head_dim) +
+                (n_prefix > 0 ? (size_t)n_prefix * skl_step_kt_floats(P_max, cfg->head_dim) : 0);
+  return skl_kv_cache_floats(cfg, n_slots, T_max, n_prefix, P_max) + 2 * heads * copy; /* K^T tiles + V */
+}
+
 skl_status skl_kv_cache_init(skl_kv_cache *c, const skl_model_config *cfg, int n_slots, int T_max, int n_prefix,
                              int P_max, skl_error *err) {
   memset(c, 0, sizeof *c);
@@ -164,7 +171,8 @@ skl_status skl_decoder_init(skl_decoder **out, skl_model *m, int max_batch, int 
   if (!d->mem || !d->groups || !d->pos || !d->n_children || !d->queries || !d->tasks || !d->row_mark ||
       !d->group_rows || !d->kt_base || !d->kt_head || !d->kt || !d->vh) {
     skl_decoder_free(d);
-    return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch", (double)n * 4 / 1048576.0);
+    return skl_error_set(err, SKL_ERR_NOMEM, "decoder: cannot allocate %.1f MB of scratch and %.1f MB of per-head K/V",
+                         (double)n * 4 / 1048576.0, (double)kt_total * 8 / 1048576.0);
   }
   float *p = d->mem;
   d->x = p; p += R * C;

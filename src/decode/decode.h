@@ -65,10 +65,13 @@ typedef struct skl_decoder skl_decoder;
  * all scratch once; steps allocate nothing. Besides the cache (which the
  * prefill attention reads) the step attention keeps each kv head's keys
  * (as K^T tiles) and values contiguous: about skl_kv_cache_floats again,
- * region sizes rounded up to 64 tokens.
+ * region sizes rounded up to 64 tokens (both: skl_decoder_kv_floats).
  * @return SKL_OK, SKL_ERR_RANGE (sizes), SKL_ERR_NOMEM (says how many MB). */
 skl_status skl_decoder_init(skl_decoder **d, skl_model *m, int max_batch, int T_max, int n_prefix, int P_max,
                             skl_error *err);
+/* Floats of K/V a decoder of these sizes holds: the cache
+ * (skl_kv_cache_floats) plus the step attention's per-head copy. */
+size_t skl_decoder_kv_floats(const skl_model_config *cfg, int n_slots, int T_max, int n_prefix, int P_max);
 void skl_decoder_free(skl_decoder *d); /* NULL ok */
 const skl_kv_cache *skl_decoder_cache(const skl_decoder *d);
 const skl_model *skl_decoder_model(const skl_decoder *d);

@@ -124,6 +124,12 @@ static void test_batched_and_shared(skl_arch arch) {
   CHECK(kv->len[0] == 20 && kv->len[2] == 26 && kv->parent[1] == NS && kv->len[NS] == P);
   CHECK(skl_kv_cache_floats(&m.cfg, NS, TT, 1, TT) ==
         2 * (size_t)m.cfg.n_layers * (NS * TT + TT) * m.cfg.n_kv_heads * m.cfg.head_dim);
+  { /* the decoder's K/V: the cache plus the step attention's copy, region sizes rounded up to 64 tokens */
+    size_t cache = skl_kv_cache_floats(&m.cfg, NS, TT, 1, TT), rounded = (size_t)(TT + 63) / 64 * 64;
+    CHECK(skl_decoder_kv_floats(&m.cfg, NS, TT, 1, TT) ==
+          cache + 2 * (size_t)m.cfg.n_layers * (NS + 1) * rounded * m.cfg.n_kv_heads * m.cfg.head_dim);
+    CHECK(skl_decoder_kv_floats(&m.cfg, NS, TT, 0, 0) > 2 * skl_kv_cache_floats(&m.cfg, NS, TT, 0, 0) - 1);
+  }
   free(pl);
   free(lg);
   for (int s = 0; s < NS; s++) free(ref[s]);
