@@ -6,6 +6,8 @@
 #   ce1: 1 MTP head trained with CE only (--no-distill)
 #   sd1: 1 MTP head, self-distilled (CE + KL to the main head's top-N)
 #   ce4 / sd4: each looped-extended to 4 heads (mtp extend --to 4)
+#   op4: self-distilled on the model's own responses to training prompts
+#        (scripts/own_rollouts.py), 1 head extended to 4
 # and `skillrl bench decode --speculative K` (plain decoding timed in the same
 # run) on held-out skill prompts rendered as the trainer renders them (chat
 # format plain: the question, then "Assistant: "), generating responses as
@@ -32,9 +34,9 @@ scale=${SPEC_SCALE:-full}
 unset OMP_WAIT_POLICY
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 if [ "$scale" = small ]; then
-  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1 rl_prompts=1 rl_resp=16
+  n_train=60 sft_steps=10 mtp_steps=40 ext_steps=20 gen=32 plen=256 repeat=1 n_prompts=1 rl_prompts=1 rl_resp=16 own_per_skill=1
 else
-  n_train=200 sft_steps=100 mtp_steps=150 ext_steps=80 gen=32 plen=1024 repeat=3 n_prompts=2 rl_prompts=4 rl_resp=64
+  n_train=200 sft_steps=100 mtp_steps=150 ext_steps=80 gen=32 plen=1024 repeat=3 n_prompts=2 rl_prompts=4 rl_resp=64 own_per_skill=8
 fi
 sft_steps=${SPEC_SFT_STEPS:-$sft_steps}
 prompt_loss=${SPEC_PROMPT_LOSS:-0.5}
@@ -58,6 +60,12 @@ if [ -z "${SPEC_SKIP_TRAIN:-}" ]; then
   cp -r "$R/sd1" "$R/sd4"
   $bin mtp extend --model "$R/ce4" --data "$R/data" --to 4 --no-distill --steps $ext_steps
   $bin mtp extend --model "$R/sd4" --data "$R/data" --to 4 --steps $ext_steps
+  echo "== MTP heads self-distilled on the policy's own responses (scripts/own_rollouts.py: greedy and 8 at T=1 per train prompt), 1 head extended to 4" >&2
+  rm -rf "$R/op4"
+  python3 scripts/own_rollouts.py --bin "$bin" --model "$R/sft/final" --data "$R/data" -o "$R/own_rollouts.txt" \
+    --per-skill $own_per_skill
+  $bin mtp train --model "$R/sft/final" --data "$R/own_rollouts.txt" --heads 1 -o "$R/op4" --steps $mtp_steps
+  $bin mtp extend --model "$R/op4" --data "$R/own_rollouts.txt" --to 4 --steps $ext_steps
 fi
 [ -n "${SPEC_SKIP_BENCH:-}" ] && exit 0
 # held-out skill prompts (test split, one per skill), rendered as the trainer
@@ -102,6 +110,14 @@ echo "== draft window: heads over the whole prompt vs its last 128 rows (the def
 for k in 1 3; do
   for w in 0 128; do run "sd4-K$k-T1-B1-window$w" sd4 $k 1 1 --draft-window $w; done
 done
+if [ -d "$R/op4" ]; then
+  echo "== heads distilled on the policy's own responses (op4) vs on the data (sd4 above): K=3, greedy and T=1, batch 1 and 8" >&2
+  for t in 0 1; do
+    for b in 1 8; do run "op4-K3-T$t-B$b" op4 3 $t $b; done
+  done
+else
+  echo "== no $R/op4 (made before own-rollout heads existed; rerun without SPEC_SKIP_TRAIN): own-rollout comparison not run" >&2
+fi
 echo "== rollouts as GRPO makes them: skillrl train, one step of $rl_prompts groups of 8 at T=1 (stop tokens, prompts of 1536-1792 tokens, responses up to $rl_resp), plain vs speculative heads; lr 0 and no dynamic sampling, so only the sampling differs" >&2
 for k in 0 2 3; do
   rm -rf "$R/rollouts-K$k"

@@ -30,6 +30,7 @@ for line in open(sys.argv[1]):
         n += 1
 sys.exit(n < 8)
 PY"
+check "heads on the policy's own responses trained and benched" "[ -f '$tmp/r/op4/mtp.safetensors' ] && [ -s '$tmp/r/own_rollouts.txt' ] && grep -q '^op4-K3-T0-B1-p0 {' '$tmp/out'"
 check "GRPO rollouts plain and speculative (K 0, 2, 3) timed from skillrl train's metrics" "python3 - '$tmp/out' <<'PY'
 import json, sys
 ks = []
