@@ -454,9 +454,6 @@ static skl_status prefill_prompt(skl_spec *s, const skl_gen_request *rq, int p, 
   return SKL_OK;
 }
 
-/* Heads draft for every active sequence: head k (k <= its kd) runs the rows
- * [c_k, npos) of each, its last row's logits give draft k. q[i, k-1, V]
- * gets the draft distribution. */
 /* The head's probability of its draft d: q[d], or greedy (q one-hot) the
  * temperature-1 softmax of its logits at d. */
 static float draft_prob(const float *lg, int V, const float *q, int32_t d, float temperature) {
@@ -466,6 +463,9 @@ static float draft_prob(const float *lg, int V, const float *q, int32_t d, float
   return (float)(1.0 / sum);
 }
 
+/* Heads draft for every active sequence: head k (k <= its kd) runs the rows
+ * [c_k, npos) of each, its last row's logits give draft k. q[i, k-1, V]
+ * gets the draft distribution. */
 static void draft_round(skl_spec *s, const skl_gen_request *rq, seq_t *sq, const int *act, int na,
                         const skl_gen_output *out, skl_sampler *smp, skl_rng *rng, float *qdist, float *hlogits) {
   size_t C = (size_t)s->C, V = (size_t)s->V;
