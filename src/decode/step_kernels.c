@@ -99,10 +99,10 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
   }
 }
 
-/* exp(x) lane-wise: Cephes' range reduction + degree-6 polynomial (the
- * formula of model_internal.h's skl_expf, FMAs written out). */
-static inline __m512 vexp(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+/* exp(x) = p * 2^n for x in [-87, 88]: Cephes' range reduction + degree-6
+ * polynomial (the formula of model_internal.h's skl_expf, FMAs written
+ * out); *n gets the power. vexp and vexp_le0 apply 2^n. */
+static inline __m512 exp_poly(__m512 x, __m512 *n_out) {
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -113,7 +113,13 @@ static inline __m512 vexp(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  *n_out = n;
+  return _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+}
+
+/* exp(x) lane-wise, 2^n built as a float and multiplied. */
+static inline __m512 vexp(__m512 x) {
+  __m512 n, p = exp_poly(_mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f)), &n);
   __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
   return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
 }
@@ -150,18 +156,7 @@ static inline __attribute__((always_inline)) void pv_update(const int HD, const 
  * (no upper clamp; 2^n applied by vscalefps, exact like the multiply by
  * the built power, n >= -126). */
 static inline __m512 vexp_le0(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  __m512 n, p = exp_poly(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), &n);
   return _mm512_scalef_ps(p, n);
 }
 
@@ -471,20 +466,10 @@ static inline __attribute__((always_inline)) void tile(const int NR, const int N
     }
 }
 
-static void attend_block(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *q,
-                         int j0, int j1) {
-  int nk = j1 - j0;
-  float s[SKL_STEP_ATT_BLOCK], mx = -INFINITY;
-  for (int j = 0; j < nk; j++) {
-    const float *kr = k + (size_t)(j0 + j) * stride;
-    v8 a = {0, 0, 0, 0, 0, 0, 0, 0};
-    for (int e = 0; e < HD; e += 8) {
-      int c = HD - e < 8 ? HD - e : 8;
-      a += load8(q->q + e, c) * load8(kr + e, c);
-    }
-    s[j] = hsum8(a) * scale;
-    mx = s[j] > mx ? s[j] : mx;
-  }
+/* The online-softmax update of query q from block scores s[nk] (max mx)
+ * and values v rows j0..: its max, sum and acc; s becomes the weights. */
+static void online_update(skl_step_query *q, float *s, int nk, float mx, const float *v, size_t stride, int j0,
+                          int HD) {
   float m = *q->m, mnew = m > mx ? m : mx;
   float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
   float l = *q->l * corr;
@@ -499,6 +484,23 @@ static void attend_block(const float *k, const float *v, size_t stride, int HD, 
     for (int j = 0; j < nk; j++) a += s[j] * v[(size_t)(j0 + j) * stride + e];
     q->acc[e] = a;
   }
+}
+
+static void attend_block(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *q,
+                         int j0, int j1) {
+  int nk = j1 - j0;
+  float s[SKL_STEP_ATT_BLOCK], mx = -INFINITY;
+  for (int j = 0; j < nk; j++) {
+    const float *kr = k + (size_t)(j0 + j) * stride;
+    v8 a = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int e = 0; e < HD; e += 8) {
+      int c = HD - e < 8 ? HD - e : 8;
+      a += load8(q->q + e, c) * load8(kr + e, c);
+    }
+    s[j] = hsum8(a) * scale;
+    mx = s[j] > mx ? s[j] : mx;
+  }
+  online_update(q, s, nk, mx, v, stride, j0, HD);
 }
 
 static void attend_dispatch(const float *k, const float *v, size_t stride, int HD, float scale, skl_step_query *qs,
@@ -528,20 +530,7 @@ static void attend_block_kt(const float *kt, const float *v, size_t stride, int 
       mx = sg[j] > mx ? sg[j] : mx;
     }
   }
-  float m = *q->m, mnew = m > mx ? m : mx;
-  float corr = m == -INFINITY ? 0.0f : expf(m - mnew);
-  float l = *q->l * corr;
-  for (int j = 0; j < nk; j++) {
-    s[j] = expf(s[j] - mnew);
-    l += s[j];
-  }
-  *q->l = l;
-  *q->m = mnew;
-  for (int e = 0; e < HD; e++) {
-    float a = q->acc[e] * corr;
-    for (int j = 0; j < nk; j++) a += s[j] * v[(size_t)(j0 + j) * stride + e];
-    q->acc[e] = a;
-  }
+  online_update(q, s, nk, mx, v, stride, j0, HD);
 }
 
 static void attend_kt_dispatch(const float *kt, const float *v, size_t stride, int HD, float scale,
