@@ -305,16 +305,33 @@ skl_status skl_hf_config_load(const char *path_or_dir, skl_model_config *cfg, sk
 
 /* ---- checking ---------------------------------------------------------- */
 
-skl_status skl_hf_config_validate(const skl_model_config *c, skl_error *err) {
-  const struct { const char *key; int v; } pos[] = {
-      {"vocab_size", c->vocab_size},          {"hidden_size", c->hidden_size},
-      {"num_hidden_layers", c->n_layers},     {"num_attention_heads", c->n_heads},
-      {"num_key_value_heads", c->n_kv_heads}, {"head_dim", c->head_dim},
-      {"intermediate_size", c->intermediate_size}, {"max_position_embeddings", c->max_position}};
-  for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++)
+skl_status skl_hf_config_check_sizes(const skl_model_config *c, skl_error *err) {
+  const struct { const char *key; int v, max; } pos[] = {
+      {"vocab_size", c->vocab_size, SKL_HF_MAX_VOCAB},
+      {"hidden_size", c->hidden_size, SKL_HF_MAX_HIDDEN},
+      {"num_hidden_layers", c->n_layers, SKL_HF_MAX_LAYERS},
+      {"num_attention_heads", c->n_heads, SKL_HF_MAX_HEADS},
+      {"num_key_value_heads", c->n_kv_heads, SKL_HF_MAX_HEADS},
+      {"head_dim", c->head_dim, SKL_HF_MAX_HEAD_DIM},
+      {"intermediate_size", c->intermediate_size, SKL_HF_MAX_INTERMEDIATE},
+      {"max_position_embeddings", c->max_position, SKL_HF_MAX_POSITION}};
+  for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++) {
     if (pos[i].v <= 0)
       return skl_error_set(err, SKL_ERR_RANGE, "'%s' is %d; it must be a positive integer%s", pos[i].key, pos[i].v,
                            i == 0 ? " (the tokenizer's vocabulary size)" : "");
+    if (pos[i].v > pos[i].max)
+      return skl_error_set(err, SKL_ERR_RANGE, "'%s' is %d; skillrl supports at most %d (is the file corrupt?)",
+                           pos[i].key, pos[i].v, pos[i].max);
+  }
+  if (c->n_mtp_heads < 0 || c->n_mtp_heads > SKL_HF_MAX_MTP_HEADS)
+    return skl_error_set(err, SKL_ERR_RANGE, "'num_nextn_predict_layers' (%d) must be in [0, %d]", c->n_mtp_heads,
+                         SKL_HF_MAX_MTP_HEADS);
+  return SKL_OK;
+}
+
+skl_status skl_hf_config_validate(const skl_model_config *c, skl_error *err) {
+  skl_status s = skl_hf_config_check_sizes(c, err);
+  if (s) return s;
   if (c->n_heads % c->n_kv_heads)
     return skl_error_set(err, SKL_ERR_INVALID,
                          "num_attention_heads (%d) is not a multiple of num_key_value_heads (%d); set "
@@ -373,8 +390,6 @@ skl_status skl_hf_config_validate(const skl_model_config *c, skl_error *err) {
   if (c->bos_token_id >= c->vocab_size || c->bos_token_id < -1)
     return skl_error_set(err, SKL_ERR_RANGE, "'bos_token_id' %d is outside the vocabulary [0, %d)", c->bos_token_id,
                          c->vocab_size);
-  if (c->n_mtp_heads < 0)
-    return skl_error_set(err, SKL_ERR_RANGE, "'num_nextn_predict_layers' (%d) must be >= 0", c->n_mtp_heads);
   return SKL_OK;
 }
 

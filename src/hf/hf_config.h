@@ -67,10 +67,30 @@ void skl_hf_config_default(skl_model_config *cfg, skl_arch arch);
  *         SKL_ERR_UNSUPPORTED (other model_type, rope type, sliding window). */
 skl_status skl_hf_config_load(const char *path_or_dir, skl_model_config *cfg, skl_error *err);
 
-/* Check sizes > 0, NH % NKV == 0, C == NH*HD for llama/qwen2, rope fields
+/* Check sizes in range (skl_hf_config_check_sizes), NH % NKV == 0, C == NH*HD for llama/qwen2, rope fields
  * consistent with rope_type, eos ids < vocab. Messages name the config.json
  * key and the fix. @return SKL_OK or SKL_ERR_INVALID/SKL_ERR_RANGE */
 skl_status skl_hf_config_validate(const skl_model_config *cfg, skl_error *err);
+
+/* Upper bounds on the sizes a config may give: each is above any released
+ * decoder and small enough that every product of them the engine forms
+ * (V*C, L*FF*C, NH*HD, 14*L tensors) fits in int64 / size_t without
+ * overflow. A crafted config.json past them is refused before any
+ * arithmetic or allocation. */
+#define SKL_HF_MAX_VOCAB (1 << 24)
+#define SKL_HF_MAX_HIDDEN (1 << 20)
+#define SKL_HF_MAX_LAYERS 1024
+#define SKL_HF_MAX_HEADS 1024
+#define SKL_HF_MAX_HEAD_DIM 1024
+#define SKL_HF_MAX_INTERMEDIATE (1 << 22)
+#define SKL_HF_MAX_POSITION (1 << 24)
+#define SKL_HF_MAX_MTP_HEADS 64
+
+/* Check every size of cfg lies in [1, its SKL_HF_MAX_*] (n_mtp_heads in
+ * [0, max]), naming the config.json key, the value and the range.
+ * Called by skl_hf_config_validate and skl_model_config_check.
+ * @return SKL_OK or SKL_ERR_RANGE */
+skl_status skl_hf_config_check_sizes(const skl_model_config *cfg, skl_error *err);
 
 /* Write DIR/config.json atomically (DIR created if needed) with every key
  * transformers reads for the arch, architectures ["LlamaForCausalLM" |

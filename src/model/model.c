@@ -37,6 +37,9 @@ skl_status skl_model_config_check(const skl_model_config *c, skl_error *err) {
     NEED(c->rope_high_freq_factor > c->rope_low_freq_factor && c->rope_low_freq_factor > 0,
          "rope_scaling.high_freq_factor", "must exceed low_freq_factor > 0");
   }
+  /* Upper bounds before any size arithmetic (param count, tensor table). */
+  skl_status s = skl_hf_config_check_sizes(c, err);
+  if (s) return skl_error_prefix(err, "model config");
   if (c->o_bias || c->mlp_bias)
     return skl_error_set(err, SKL_ERR_UNSUPPORTED,
                          "model config: %s: biases on o_proj/MLP are not supported by skillrl's "
@@ -136,8 +139,8 @@ skl_status skl_model_init(skl_model *m, const skl_model_config *cfg, skl_error *
   m->cfg = *cfg;
   m->n_params = skl_model_param_count(cfg);
   m->param_mem = calloc(m->n_params, sizeof(float));
-  int max_tensors = 3 + 14 * cfg->n_layers; /* embed, norm, lm_head; 14 per layer at most */
-  m->tensors = calloc((size_t)max_tensors, sizeof *m->tensors);
+  size_t max_tensors = 3 + 14 * (size_t)cfg->n_layers; /* embed, norm, lm_head; 14 per layer at most */
+  m->tensors = calloc(max_tensors, sizeof *m->tensors);
   m->inv_freq = calloc((size_t)cfg->head_dim / 2, sizeof(float));
   if (!m->param_mem || !m->tensors || !m->inv_freq) {
     skl_model_free(m);

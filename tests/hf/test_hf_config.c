@@ -158,6 +158,19 @@ static void test_errors(void) {
   expect_err("{\"model_type\":\"llama\",\"vocab_size\":10,\"num_hidden_layers\":-2}", SKL_ERR_RANGE,
              "'num_hidden_layers' is -2");
   expect_err("{\"model_type\":\"llama\",\"vocab_size\":0}", SKL_ERR_RANGE, "'vocab_size' is 0");
+  /* issue 18: sizes that wrapped 3 + 14 * L (heap overflow in skl_model_init) are refused here. */
+  expect_err("{\"model_type\":\"qwen3\",\"vocab_size\":4,\"hidden_size\":2,\"num_attention_heads\":1,"
+             "\"head_dim\":2,\"intermediate_size\":1,\"num_hidden_layers\":306783379}",
+             SKL_ERR_RANGE, "'num_hidden_layers' is 306783379; skillrl supports at most 1024");
+  expect_err("{\"model_type\":\"llama\",\"vocab_size\":10,\"num_hidden_layers\":1000000000}", SKL_ERR_RANGE,
+             "'num_hidden_layers' is 1000000000");
+  expect_err("{\"model_type\":\"llama\",\"vocab_size\":2147483647}", SKL_ERR_RANGE, "'vocab_size' is 2147483647");
+  expect_err("{\"model_type\":\"llama\",\"vocab_size\":10,\"intermediate_size\":2000000000}", SKL_ERR_RANGE,
+             "'intermediate_size' is 2000000000");
+  expect_err("{\"model_type\":\"qwen3\",\"vocab_size\":10,\"head_dim\":65536}", SKL_ERR_RANGE,
+             "'head_dim' is 65536");
+  expect_err("{\"model_type\":\"llama\",\"vocab_size\":10,\"num_nextn_predict_layers\":100000}", SKL_ERR_RANGE,
+             "'num_nextn_predict_layers' (100000)");
   expect_err("{\"model_type\":\"mistral\",\"vocab_size\":10}", SKL_ERR_UNSUPPORTED,
              "model_type 'mistral' is not supported (llama, qwen2, qwen3 are)");
   expect_err("{\"architectures\":[\"GPT2LMHeadModel\"],\"vocab_size\":10}", SKL_ERR_UNSUPPORTED,

@@ -173,6 +173,24 @@ static void test_failures(void) {
                    "\"intermediate_size\": 24}");
   CHECK(skl_ckpt_load_model(&l, dir, false, &err) != SKL_OK);
   CHECK_CONTAINS(err.msg, "num_key_value_heads");
+  /* issue 18: a crafted layer count wrapped 3 + 14 * L and build_table wrote
+   * past the tensor table; now refused before any arithmetic. */
+  write_text(path, "{\"model_type\": \"qwen3\", \"hidden_size\": 2, \"num_attention_heads\": 1, "
+                   "\"head_dim\": 2, \"num_hidden_layers\": 306783379, \"vocab_size\": 30, "
+                   "\"intermediate_size\": 1}");
+  CHECK(skl_ckpt_load_model(&l, dir, false, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "config.json");
+  CHECK_CONTAINS(err.msg, "'num_hidden_layers' is 306783379");
+  skl_model_config huge = cfg;
+  huge.n_layers = 1 << 30;
+  CHECK(skl_model_init(&l, &huge, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "num_hidden_layers");
+  skl_model_free(&l);
+  huge = cfg;
+  huge.vocab_size = 2000000000;
+  CHECK(skl_model_init(&l, &huge, &err) == SKL_ERR_RANGE);
+  CHECK_CONTAINS(err.msg, "vocab_size");
+  skl_model_free(&l);
   unlink(path);
   CHECK(skl_ckpt_load_model(&l, dir, false, &err) != SKL_OK);
   CHECK_CONTAINS(err.msg, "config.json");
