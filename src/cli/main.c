@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "dist/dist.h"
 #include "skl_build_config.h"
 
 typedef struct {
@@ -48,7 +49,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   for (int i = 0; i < NCOMMANDS; i++)
-    if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    if (!strcmp(argv[1], commands[i].name)) return skl_dist_exit_code(commands[i].fn(argc - 1, argv + 1));
   const char *best = NULL;
   int bd = 3;
   for (int i = 0; i < NCOMMANDS; i++) {

@@ -171,6 +171,19 @@ void skl_dist_abort(skl_dist *d, int code) {
   exit(code);
 }
 
+int skl_dist_exit_code(int code) {
+#if SKL_HAVE_MPI
+  int inited = 0, finished = 0;
+  MPI_Initialized(&inited);
+  MPI_Finalized(&finished);
+  if (code != 0 && inited && !finished) {
+    fflush(NULL); /* the error line reaches the log before the job is torn down */
+    MPI_Abort(MPI_COMM_WORLD, code);
+  }
+#endif
+  return code;
+}
+
 void skl_dist_finalize(skl_dist *d) {
   if (d) d->mpi = false; /* MPI itself ends at exit (finalize_at_exit) */
 }

@@ -34,6 +34,14 @@ skl_status skl_dist_barrier(skl_dist *d, skl_error *err);
  * left waiting. No-op without MPI. */
 _Noreturn void skl_dist_abort(skl_dist *d, int code);
 
+/* The process is about to end with exit code `code` (the CLI's main calls
+ * this with its command's result). Under MPI, a failure (code != 0) ends
+ * every rank now with MPI_Abort instead of letting exit() run MPI_Finalize,
+ * which would wait forever on a stalled or dead peer (issue 18): the error
+ * is already printed, the job must not hang after it. Without MPI, or on
+ * success, @return code unchanged (MPI_Finalize then runs at exit). */
+int skl_dist_exit_code(int code);
+
 /* Release the context. MPI itself is finalised once, at process exit, so a
  * later skl_dist_init in the same process (the next ablation run) works.
  * Accepts a zeroed context. */

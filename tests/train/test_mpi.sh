@@ -112,4 +112,35 @@ check "sft np 2 vs 1: same tokens and samples per step" metrics_eq "$tmp/s1/metr
 check "sft np 2 vs 1: losses agree to 1e-5" metrics_eq "$tmp/s1/metrics.jsonl" "$tmp/s2/metrics.jsonl" loss,grad_norm 1e-5
 check "sft np 2 vs 1: weights agree up to summation order" close "$tmp/s1/final/model.safetensors" \
   "$tmp/s2/final/model.safetensors" 1e-5
+
+# ---- a stalled rank (SIGSTOP) ends the job within dist.timeout (issue 18) ----
+# Before, rank 0 reported the timeout and then exit() ran MPI_Finalize, which
+# waited on the stopped rank forever; an error path must end in MPI_Abort.
+"$MPIRUN" -np 2 "$BIN" sft -c "$tmp/rl.yaml" -q --threads 1 model="$FX/m0" data="$FX/data" sft.out="$tmp/stall" \
+  sft.steps=100000 checkpoint.every=0 dist.timeout=5 >"$tmp/stall.out" 2>"$tmp/stall.err" &
+mp=$!
+r1=
+for _ in $(seq 600); do # up to 60 s for both ranks to be training
+  if [ -s "$tmp/stall/metrics.jsonl" ]; then
+    for p in $(pgrep -P "$mp"); do
+      tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && r1=$p
+    done
+    [ -n "$r1" ] && break
+  fi
+  sleep 0.1
+done
+check "stall: found rank 1 of a running 2-rank sft" test -n "$r1"
+[ -n "$r1" ] && kill -STOP "$r1"
+t0=$(date +%s)
+while kill -0 "$mp" 2>/dev/null && [ $(($(date +%s) - t0)) -lt 35 ]; do sleep 0.2; done
+if kill -0 "$mp" 2>/dev/null; then
+  rc=hung
+  [ -n "$r1" ] && kill -CONT "$r1"
+  kill "$mp"
+fi
+wait "$mp"
+[ "$rc" = hung ] || rc=$?
+err=$(cat "$tmp/stall.err")
+check "stall: the job ends within dist.timeout (5 s) + 30 s, with an error" test "$rc" != hung -a "$rc" != 0
+check "stall: the message names the collective and the timeout" has "$err" "did not complete within 5 s"
 finish
