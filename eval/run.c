@@ -49,8 +49,31 @@ static void generation_hash(const eval_cfg *c, char hex[65]) {
   skl_buf_free(&b);
 }
 
+/* The model as it answers: its weights (as loaded, f32) and the config that
+ * shapes and positions them. Two model folders with the same tokenizer but
+ * other weights must not share one results folder (issue 18). */
+static void model_hash(const skl_model *m, char hex[65]) {
+  const skl_model_config *c = &m->cfg;
+  char head[512];
+  int n = snprintf(head, sizeof head,
+                   "arch=%d V=%d C=%d L=%d NH=%d NKV=%d HD=%d FF=%d pos=%d eps=%.9g theta=%.9g rope=%d f=%.9g "
+                   "lo=%.9g hi=%.9g orig=%d af=%.9g tie=%d params=%zu;",
+                   (int)c->arch, c->vocab_size, c->hidden_size, c->n_layers, c->n_heads, c->n_kv_heads, c->head_dim,
+                   c->intermediate_size, c->max_position, (double)c->rms_eps, (double)c->rope_theta,
+                   (int)c->rope_type, (double)c->rope_factor, (double)c->rope_low_freq_factor,
+                   (double)c->rope_high_freq_factor, c->rope_orig_max_position, (double)c->rope_attn_factor,
+                   (int)c->tie_embeddings, m->n_params);
+  skl_sha256 h;
+  uint8_t d[32];
+  skl_sha256_init(&h);
+  skl_sha256_update(&h, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
+  skl_sha256_update(&h, m->param_mem, m->n_params * sizeof(float));
+  skl_sha256_final(&h, d);
+  skl_sha256_hex(d, hex);
+}
+
 static skl_status check_state(const char *out, const eval_cfg *cfg, const eval_tasks *ts, const char *tok_hash,
-                              skl_error *err) {
+                              const char *mh, skl_error *err) {
   char gh[65];
   generation_hash(cfg, gh);
   char *path = skl_path_join(out, "eval_state.json");
@@ -62,7 +85,13 @@ static skl_status check_state(const char *out, const eval_cfg *cfg, const eval_t
     const char *dh = json_string_value(json_object_get(o, "dataset_hash"));
     const char *th = json_string_value(json_object_get(o, "tokenizer_hash"));
     const char *gs = json_string_value(json_object_get(o, "generation_hash"));
-    if (!o || !dh || !th || !gs)
+    const char *ms = json_string_value(json_object_get(o, "model_hash"));
+    if (o && dh && th && gs && !ms)
+      st = skl_error_set(err, SKL_ERR_INVALID,
+                         "%s: results folder records no model_hash (made by an older skillrl), so its results "
+                         "cannot be matched to this model; use another -o folder, or delete this one to start over",
+                         out);
+    else if (!o || !dh || !th || !gs)
       st = skl_error_set(err, SKL_ERR_PARSE, "%s: unreadable eval state (%s); delete the folder to start over", path,
                          o ? "missing hashes" : je.text);
     else if (strcmp(dh, ts->dataset_hash))
@@ -75,6 +104,11 @@ static skl_status check_state(const char *out, const eval_cfg *cfg, const eval_t
                          "%s: results folder is from a different tokenizer (tokenizer_hash %.12s..., this model's is "
                          "%.12s...); use another -o folder, or delete this one to start over",
                          out, th, tok_hash);
+    else if (strcmp(ms, mh))
+      st = skl_error_set(err, SKL_ERR_INVALID,
+                         "%s: results folder is from other model weights (model_hash %.12s..., this model's is "
+                         "%.12s...); use another -o folder, or delete this one to start over",
+                         out, ms, mh);
     else if (strcmp(gs, gh))
       st = skl_error_set(err, SKL_ERR_INVALID,
                          "%s: results folder was made with other generation settings (max_new, chat_format, system, "
@@ -82,8 +116,9 @@ static skl_status check_state(const char *out, const eval_cfg *cfg, const eval_t
                          out);
     json_decref(o);
   } else {
-    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s}", "format", "skillrl.eval.state", "version", 1, "dataset_hash",
-                          ts->dataset_hash, "tokenizer_hash", tok_hash, "generation_hash", gh);
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:s, s:s}", "format", "skillrl.eval.state", "version", 1,
+                          "dataset_hash", ts->dataset_hash, "tokenizer_hash", tok_hash, "model_hash", mh,
+                          "generation_hash", gh);
     char *s = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     st = s ? skl_fs_write_atomic(path, s, strlen(s), err) : NOMEM(err);
     free(s);
@@ -300,7 +335,9 @@ skl_status eval_run(const eval_run_opts *o, eval_run_stats *s, skl_error *err) {
   skl_status st = rpath && r.results ? SKL_OK : NOMEM(err);
   if (!st) st = setup(&r, err);
   if (!st) st = skl_fs_mkdirs(o->out_dir, err);
-  if (!st) st = check_state(o->out_dir, cfg, &r.ts, skl_tokenizer_hash(r.tok), err);
+  char mh[65] = "";
+  if (!st) model_hash(&r.m, mh);
+  if (!st) st = check_state(o->out_dir, cfg, &r.ts, skl_tokenizer_hash(r.tok), mh, err);
   if (!st) st = load_results(rpath, r.results, err);
   size_t n_done = st ? 0 : json_array_size(r.results);
   if (!st && !(done = calloc(n_done + 1, sizeof *done))) st = NOMEM(err);

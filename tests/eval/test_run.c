@@ -245,10 +245,14 @@ static void test_resume(const char *model) {
   json_decref(res);
 }
 
-static void test_refusals(const char *model, const char *model_other) {
+static void test_refusals(const char *model, const char *model_other, const char *model_weights) {
   skl_error err = {0};
   eval_run_stats st;
   const char *out = P(1, "out_full");
+  /* issue 18: same tokenizer, other weights: before, "12 of 12 (12 resumed)" */
+  CHECK(run(model_weights, out, NULL, 0, &st, &err) == SKL_ERR_INVALID);
+  CHECK_CONTAINS(err.msg, "other model weights");
+  CHECK_CONTAINS(err.msg, "another -o folder");
   /* another tokenizer */
   CHECK(run(model_other, out, NULL, 0, &st, &err) == SKL_ERR_INVALID);
   CHECK_CONTAINS(err.msg, "different tokenizer");
@@ -487,14 +491,16 @@ int main(void) {
   test_pass_at_k();
   test_truncate();
   write_fixtures();
-  char model[1200], other[1200];
+  char model[1200], other[1200], weights[1200];
   snprintf(model, sizeof model, "%s/model", tmp);
   snprintf(other, sizeof other, "%s/model_other", tmp);
+  snprintf(weights, sizeof weights, "%s/model_weights", tmp);
   CHECK(tu_make_model(model, "Answer: 77", 4096, 1));
   CHECK(tu_make_model(other, "Answer: 8", 4096, 1));
+  CHECK(tu_make_model(weights, "Answer: 77", 4096, 0));
   test_full_run(model);
   test_resume(model);
-  test_refusals(model, other);
+  test_refusals(model, other, weights);
   test_window(model);
   test_sampled(model);
   test_general(model);
