@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,6 +178,58 @@ skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw
   free(tmp);
   free(ckdir);
   return s;
+}
+
+skl_status rl_run_claim(const char *run_dir, bool resume, bool overwrite, int *lock_fd, skl_error *err) {
+  *lock_fd = -1;
+  char *ckdir = skl_path_join(run_dir, "ckpt"), *fin = skl_path_join(run_dir, "final"),
+       *lpath = skl_path_join(run_dir, ".lock");
+  skl_status s = ckdir && fin && lpath ? SKL_OK : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  char any[4096];
+  bool has_ckpt = !s && rl_ckpt_latest(run_dir, NULL, any, sizeof any, NULL) == SKL_OK;
+  bool has_final = !s && skl_fs_exists(fin);
+  if (!s && !resume && !overwrite && (has_ckpt || has_final))
+    s = skl_error_set(err, SKL_ERR_STATE,
+                      "%s already holds a run (%s); continue it with --resume, replace it with --overwrite "
+                      "(removes its ckpt/ and final/), or choose another out folder",
+                      run_dir, has_final ? "a final model in final/" : "checkpoints in ckpt/");
+  if (!s) s = skl_fs_mkdirs(run_dir, err);
+  int fd = -1;
+  if (!s && (fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+    s = skl_error_set(err, SKL_ERR_IO, "%s: cannot open: %s", lpath, strerror(errno));
+  if (!s && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = '\0';
+    pid[strcspn(pid, "\n")] = '\0';
+    s = errno == EWOULDBLOCK
+            ? skl_error_set(err, SKL_ERR_STATE,
+                            "%s is being written by another skillrl process (pid %s, holding %s); wait for it to "
+                            "end or choose another out folder",
+                            run_dir, *pid ? pid : "?", lpath)
+            : skl_error_set(err, SKL_ERR_IO, "%s: cannot lock: %s", lpath, strerror(errno));
+  }
+  if (!s) {
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+      s = skl_error_set(err, SKL_ERR_IO, "%s: cannot write: %s", lpath, strerror(errno));
+  }
+  /* --overwrite: the old run's checkpoints and final model go, under the lock
+   * (metrics.jsonl loses this phase's lines in rl_metrics_open) */
+  if (!s && !resume && overwrite && ((has_ckpt && rm_tree(ckdir)) || (has_final && rm_tree(fin))))
+    s = skl_error_set(err, SKL_ERR_IO, "%s: --overwrite could not remove the old %s: %s", run_dir,
+                      skl_fs_exists(fin) ? "final/" : "ckpt/", strerror(errno));
+  if (s && fd >= 0) close(fd);
+  else *lock_fd = fd;
+  free(ckdir);
+  free(fin);
+  free(lpath);
+  return s;
+}
+
+void rl_run_release(int lock_fd) {
+  if (lock_fd >= 0) close(lock_fd);
 }
 
 skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err) {

@@ -40,6 +40,22 @@ skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw
  * RUN/ckpt into path[cap]. @return SKL_OK or SKL_ERR_NOTFOUND. */
 skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err);
 
+/* Claim RUN for this process before it writes anything there (every
+ * training phase calls it through rl_session_init, rank 0 only):
+ * - without resume, a folder that already holds a checkpoint (RUN/ckpt/step-*)
+ *   or a final model (RUN/final) is refused, naming the folder and the fix
+ *   (--resume, --overwrite, another out), unless overwrite: then ckpt/ and
+ *   final/ are removed once the lock is held;
+ * - RUN is created and RUN/.lock is locked (flock, exclusive, not waiting;
+ *   it holds the owner's pid), so a second process writing the same folder
+ *   is refused instead of interleaving checkpoints and metrics. The lock
+ *   ends with rl_run_release or the process (even kill -9).
+ * *lock_fd gets the lock's descriptor (-1 on error).
+ * @return SKL_OK, SKL_ERR_STATE (finished run, or folder in use) or an I/O error. */
+skl_status rl_run_claim(const char *run_dir, bool resume, bool overwrite, int *lock_fd, skl_error *err);
+/* Release a claim (accepts -1). */
+void rl_run_release(int lock_fd);
+
 /* Read / write DIR/trainer_state.json. */
 skl_status rl_state_read(const char *ckpt_dir, rl_run_state *st, skl_error *err);
 skl_status rl_state_write(const char *ckpt_dir, const rl_run_state *st, skl_error *err);

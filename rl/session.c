@@ -19,6 +19,7 @@ static double now_s(void) {
 skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_adamw_config *adam, int max_prompt,
                            skl_error *err) {
   memset(s, 0, sizeof *s);
+  s->run_lock = -1;
   s->o = *o;
   s->t0 = now_s();
   const rl_train_cfg *c = o->cfg;
@@ -30,6 +31,8 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   if (!c->out || !*c->out) return skl_error_set(err, SKL_ERR_INVALID, "config: 'out' (run directory) is required");
   s->run_dir = rl_run_dir(c, o->phase);
   if (!s->run_dir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  /* one writer per run folder, and no silent restart over a finished run */
+  if (s->dist.rank == 0 && (st = rl_run_claim(s->run_dir, o->resume, o->overwrite, &s->run_lock, err))) return st;
   /* where the weights come from */
   char from[4096];
   snprintf(from, sizeof from, "%s", c->model);
@@ -76,6 +79,7 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
 void rl_session_free(rl_session *s) {
   if (!s) return;
   if (s->metrics) fclose(s->metrics);
+  if (s->run_dir) rl_run_release(s->run_lock); /* run_lock is valid (maybe -1) once run_dir is set */
   free(s->order);
   rl_dataset_free(&s->data);
   skl_tokenizer_free(s->tok);

@@ -32,6 +32,7 @@ typedef struct {
   const rl_train_cfg *cfg;
   const char *phase;             /* "sft" or "grpo" */
   bool resume;                   /* continue from RUN/ckpt's newest checkpoint of this phase */
+  bool overwrite;                /* without resume: replace a run already in RUN (rl_run_claim) */
   volatile sig_atomic_t *stop;   /* set asynchronously (SIGINT/SIGTERM): checkpoint and return */
   void (*on_progress)(const rl_progress *p, void *user);
   void *user;
@@ -52,6 +53,7 @@ typedef struct {
   rl_dataset data;
   rl_run_state st;
   FILE *metrics;
+  int run_lock;            /* RUN/.lock held by rank 0 (rl_run_claim), else -1 */
   int *order;              /* [data.n] current epoch's order */
   double t0;
 } rl_session;

@@ -34,11 +34,12 @@ static void print_progress(const rl_progress *p, void *user) {
 
 static int run(int argc, char **argv, bool grpo) {
   const char *cfg_path = NULL;
-  bool resume = false, quiet = false;
+  bool resume = false, overwrite = false, quiet = false;
   int64_t stop_after = 0, threads = -1;
   skl_arg_opt opts[] = {
       {"config", 'c', SKL_ARG_STR, &cfg_path, "FILE", "train config (YAML, kind: train)"},
       {"resume", 0, SKL_ARG_FLAG, &resume, NULL, "continue from the run's newest checkpoint (bit-exact)"},
+      {"overwrite", 0, SKL_ARG_FLAG, &overwrite, NULL, "replace a run already in the folder (its ckpt/ and final/)"},
       {"threads", 0, SKL_ARG_INT, &threads, "N", "compute threads (overrides the config's threads)"},
       {"stop-after", 0, SKL_ARG_INT, &stop_after, "N", "stop (with a checkpoint) after N steps, as on SIGTERM"},
       {"quiet", 'q', SKL_ARG_FLAG, &quiet, NULL, "no per-step console lines"},
@@ -46,7 +47,7 @@ static int run(int argc, char **argv, bool grpo) {
   skl_buf help = {0};
   skl_cfg_help(rl_train_schema(), &help);
   skl_arg_spec spec = {
-      .prog = grpo ? "skillrl train" : "skillrl sft", .usage = "-c CONFIG [--resume] [key.sub=value ...]",
+      .prog = grpo ? "skillrl train" : "skillrl sft", .usage = "-c CONFIG [--resume | --overwrite] [key.sub=value ...]",
       .description = grpo ? "RL with GRPO and DAPO dynamic sampling on a skill dataset. Run under mpirun -np N for "
                             "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
                             "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit."
@@ -79,7 +80,7 @@ static int run(int argc, char **argv, bool grpo) {
   sigaction(SIGTERM, &sa, NULL);
   bool early = false;
   int64_t last = 0;
-  rl_session_opts so = {.cfg = &cfg, .resume = resume, .stop = &g_stop,
+  rl_session_opts so = {.cfg = &cfg, .resume = resume, .overwrite = overwrite, .stop = &g_stop,
                         .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after,
                         .stopped_early = &early, .last_step = &last};
   skl_status s = grpo ? rl_train_run(&so, &err) : rl_sft_run(&so, &err);

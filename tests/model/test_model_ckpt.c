@@ -221,8 +221,23 @@ static void test_cli_init(void) {
   snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init1 --seed 3", src, root);
   CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
   CHECK_CONTAINS(out, "parameters");
-  snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init2 --seed 3", src, root);
+  /* issue 18: an existing model is not replaced without --overwrite */
+  snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init1 --seed 4", src, root);
+  CHECK(run(args, out, sizeof out) == 1);
+  CHECK_CONTAINS(out, "init1 already exists");
+  CHECK_CONTAINS(out, "--overwrite");
+  snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init2 --seed 4", src, root);
   CHECK(run(args, out, sizeof out) == 0);
+  snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init2 --seed 3 --overwrite", src, root);
+  CHECK_MSG(run(args, out, sizeof out) == 0, "%s", out);
+  /* issue 18: a tokenizer.json the loader refuses is refused by init, before anything is written */
+  snprintf(a, sizeof a, "%s/unigram.json", root);
+  write_text(a, "{\"model\":{\"type\":\"Unigram\",\"vocab\":{\"a\":0,\"b\":1}}}");
+  snprintf(args, sizeof args, "model init -c %s/configs/model/tiny.yaml -o %s/init_badtok --tokenizer %s", src, root, a);
+  CHECK(run(args, out, sizeof out) == 1);
+  CHECK_CONTAINS(out, "unigram.json");
+  snprintf(b, sizeof b, "%s/init_badtok", root);
+  CHECK(!skl_fs_exists(b));
   snprintf(a, sizeof a, "%s/init1/model.safetensors", root);
   snprintf(b, sizeof b, "%s/init2/model.safetensors", root);
   char *da, *db;
