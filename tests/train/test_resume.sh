@@ -168,10 +168,18 @@ check "shared out: sft metrics untouched" metrics_ok "$tmp/both/sft/metrics.json
 sft sft.out="$tmp/both/sft" --resume
 check "shared out: sft --resume of the finished sft still finds its checkpoint" test "$rc" -eq 0
 
-# a fresh run (no --resume) in a folder with an earlier run's metrics, e.g. one
-# killed before its first checkpoint, lists every step once
-grpo out="$tmp/both" model="$tmp/both/sft/final" checkpoint.keep=2
-check "fresh grpo in a used folder exits 0" test "$rc" -eq 0
+# a fresh run (no --resume) in a folder with an earlier run's metrics lists
+# every step once: a finished run replaced with --overwrite (without it the
+# folder is refused: test_runfolder.sh), and one killed before its first
+# checkpoint (metrics lines but no ckpt/ or final/), which needs no flag
+grpo out="$tmp/both" model="$tmp/both/sft/final" checkpoint.keep=2 --overwrite
+check "fresh grpo in a used folder (--overwrite) exits 0" test "$rc" -eq 0
 check "fresh grpo in a used folder: metrics 1..4, once each" metrics_ok "$tmp/both/metrics.jsonl" grpo 4 "$GRPO_FIELDS"
+check "--overwrite kept sft's run in OUT/sft" test "$(state_field "$tmp/both/sft/ckpt/step-6" phase)" = sft
+rm -rf "$tmp/both/ckpt" "$tmp/both/final"
+grpo out="$tmp/both" model="$tmp/both/sft/final" checkpoint.keep=2
+check "fresh grpo over a run that left only metrics exits 0" test "$rc" -eq 0
+check "fresh grpo over a run that left only metrics: metrics 1..4, once each" metrics_ok "$tmp/both/metrics.jsonl" \
+  grpo 4 "$GRPO_FIELDS"
 
 finish
