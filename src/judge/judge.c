@@ -153,13 +153,25 @@ static skl_status command_round(skl_judge *j, const skillrl_judge_item *items, i
       char chunk[65536];
       ssize_t r = read(j->fd, chunk, sizeof chunk);
       if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        /* Its end of the socket is closed: reap it, but never past the
+         * deadline: a judge that closes its pipes and sleeps (or a child
+         * holding on) must not hold the run (issue 18). */
         int st = 0;
-        waitpid(j->pid, &st, 0);
-        kill(-j->pid, SIGKILL);
+        pid_t w = 0;
+        struct timespec nap = {0, 1000000};
+        while ((w = waitpid(j->pid, &st, WNOHANG)) == 0 && now_s() < deadline) nanosleep(&nap, NULL);
+        kill(-j->pid, SIGKILL); /* the group: what the shell started goes too */
+        if (w == 0) waitpid(j->pid, &st, 0);
         j->pid = 0;
-        s = skl_error_set(err, SKL_ERR_IO, "judge '%s' crashed (%s %d) before scoring sample %s", j->target,
-                          WIFSIGNALED(st) ? "signal" : "exit status",
-                          WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), items[first].id);
+        if (w == 0)
+          s = skl_error_set(err, SKL_ERR_IO,
+                            "judge '%s' hung: it closed its output but did not exit within %.0f s (before scoring "
+                            "sample %s); killed",
+                            j->target, j->o.timeout_s, items[first].id);
+        else
+          s = skl_error_set(err, SKL_ERR_IO, "judge '%s' crashed (%s %d) before scoring sample %s", j->target,
+                            WIFSIGNALED(st) ? "signal" : "exit status",
+                            WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), items[first].id);
         break;
       }
       if (r < 0) continue;
@@ -202,7 +214,9 @@ skl_status skl_judge_score(skl_judge *j, const skillrl_judge_item *items, int n,
     for (int i = 0; i < n; i++) {
       char msg[512] = "";
       double v = -1;
-      if (j->fn(&items[i], &v, msg, sizeof msg) != 0)
+      int rc = j->fn(&items[i], &v, msg, sizeof msg - 1);
+      msg[sizeof msg - 1] = '\0'; /* a plugin that fills err without a NUL is cut, not overread */
+      if (rc != 0)
         return skl_error_set(err, SKL_ERR_IO, "judge plugin %s failed on sample %s: %s", j->target, items[i].id, msg);
       if (!isfinite(v) || v < 0 || v > 1)
         return skl_error_set(err, SKL_ERR_RANGE, "judge plugin %s gave sample %s score %g, outside [0, 1]",

@@ -1,12 +1,16 @@
 """A test judge speaking skillrl's JSON-lines protocol. argv[1] picks a
 behaviour: ok, crash, hang, garbage, range, flaky (crash once, then ok; needs
-argv[2], a marker file). Not a real judge: score 1 iff response ends with gold."""
+argv[2], a marker file), closesleep (close stdin and stdout, then sleep). Not a real judge: score 1 iff response ends with gold."""
 import json
 import os
 import sys
 import time
 
 mode = sys.argv[1]
+if mode == "closesleep":
+    os.close(0)
+    os.close(1)
+    time.sleep(600)
 if mode == "flaky":
     marker = sys.argv[2]
     if not os.path.exists(marker):

@@ -36,7 +36,8 @@ static const char *src_root(void) { return getenv("SKL_SOURCE_ROOT") ? getenv("S
 static skl_status run_cmd(const char *mode, int retries, double timeout, double *scores, skl_error *e) {
   char cmd[1024];
   const char *py = getenv("PYTHON") ? getenv("PYTHON") : "/usr/bin/python3";
-  snprintf(cmd, sizeof cmd, "%s %s/tests/rl/judge_cmd.py %s", py, src_root(), mode);
+  /* exec: the judge itself holds the socket, not a shell around it */
+  snprintf(cmd, sizeof cmd, "exec %s %s/tests/rl/judge_cmd.py %s", py, src_root(), mode);
   skl_judge_opts o = {.kind = SKL_JUDGE_COMMAND, .target = cmd, .timeout_s = timeout, .retries = retries};
   skl_judge *j;
   skl_status s = skl_judge_open(&j, &o, e);
@@ -56,6 +57,10 @@ static void test_command_judge(void) {
   CHECK_CONTAINS(e.msg, "crashed (exit status 7) before scoring sample s2");
   CHECK(run_cmd("hang", 0, 1.5, sc, &e) == SKL_ERR_IO);
   CHECK_CONTAINS(e.msg, "hung: no answer for sample s1 within 2 s");
+  /* issue 18: a judge that closes its pipes and sleeps blocked in waitpid()
+   * forever; now it is killed at the timeout (the test times out before) */
+  CHECK(run_cmd("closesleep", 0, 1.5, sc, &e) == SKL_ERR_IO);
+  CHECK_CONTAINS(e.msg, "closed its output but did not exit within 2 s");
   CHECK(run_cmd("garbage", 0, 20, sc, &e) == SKL_ERR_PARSE);
   CHECK_CONTAINS(e.msg, "answered garbage for sample s1: 'this is not json'");
   CHECK(run_cmd("range", 0, 20, sc, &e) == SKL_ERR_RANGE);
@@ -88,6 +93,10 @@ static void test_plugin_judge(void) {
   CHECK(skl_judge_score(j, items, 1, sc, &e) == SKL_OK && sc[0] == 1);
   CHECK(skl_judge_score(j, items, 2, sc, &e) == SKL_ERR_IO);
   CHECK_CONTAINS(e.msg, "failed on sample boom: cannot judge this one");
+  /* issue 18: a message without a NUL is read within its buffer */
+  skillrl_judge_item nonul = {"nonul", "q", "r", "g"};
+  CHECK(skl_judge_score(j, &nonul, 1, sc, &e) == SKL_ERR_IO);
+  CHECK_CONTAINS(e.msg, "failed on sample nonul: xxxx");
   skl_judge_close(j);
   o.target = "/nonexistent/judge.so";
   CHECK(skl_judge_open(&j, &o, &e) == SKL_ERR_IO);
