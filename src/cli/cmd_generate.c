@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "decode/decode.h"
 #include "decode/spec.h"
+#include "hf/hf_config.h"
 #include "model/checkpoint.h"
 #include "sys/sys.h"
 #include "tok/tokenizer.h"
@@ -79,7 +80,10 @@ int skl_cmd_generate(int argc, char **argv) {
   }
   char *text = NULL;
   if (prompt_arg[0] == '@') {
-    if (skl_fs_read_all(prompt_arg + 1, &text, NULL, &err)) return skl_cli_fail("generate", err.msg);
+    /* bounded: @/dev/zero read forever. No model window (at most
+     * SKL_HF_MAX_POSITION tokens) holds more than ~4 bytes a token. */
+    if (skl_fs_read_max(prompt_arg + 1, (size_t)4 * SKL_HF_MAX_POSITION, &text, NULL, &err))
+      return skl_cli_fail("generate", err.msg);
   } else if (!(text = strdup(prompt_arg))) {
     return skl_cli_fail("generate", "out of memory");
   }

@@ -211,15 +211,56 @@ static skl_status walk_mapping(skl_cfg_ctx *c, yaml_document_t *doc, const yaml_
 
 /* ---- YAML documents ---- */
 
+/* Deepest nesting of mappings and sequences a config may have: real ones
+ * nest a few levels. libyaml's loader takes time growing with the square of
+ * the depth (200k '[' ran for minutes), so the depth is checked first, by
+ * events, stopping at the first level too deep. */
+#define CFG_MAX_DEPTH 64
+
+/* @return SKL_OK, or SKL_ERR_RANGE naming where the nesting got too deep.
+ * Syntax errors are left to the loader (it reports them with context). */
+static skl_status check_depth(skl_cfg_ctx *c, const char *text, size_t len) {
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) return skl_cfg_fail(c, NULL, SKL_ERR_NOMEM, "out of memory");
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+  skl_status st = SKL_OK;
+  int depth = 0;
+  for (;;) {
+    yaml_event_t e;
+    if (!yaml_parser_parse(&p, &e)) break;
+    yaml_event_type_t t = e.type;
+    yaml_mark_t m = e.start_mark;
+    yaml_event_delete(&e);
+    if (t == YAML_STREAM_END_EVENT) break;
+    if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) depth++;
+    else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) depth--;
+    if (depth > CFG_MAX_DEPTH) {
+      if (c->src == SKL_CFG_SRC_FILE)
+        st = skl_error_set(c->err, SKL_ERR_RANGE,
+                           "%s:%zu:%zu: nesting deeper than %d levels (lists and mappings inside each other); "
+                           "a config nests a few levels: is this the right file?",
+                           c->name, m.line + 1, m.column + 1, CFG_MAX_DEPTH);
+      else
+        st = skl_cfg_fail(c, NULL, SKL_ERR_RANGE, "the value nests deeper than %d levels", CFG_MAX_DEPTH);
+      break;
+    }
+  }
+  yaml_parser_delete(&p);
+  return st;
+}
+
 /* Parse text into doc. On a syntax error, fill err with the position. */
 static skl_status load_doc(skl_cfg_ctx *c, const char *text, size_t len, yaml_document_t *doc, bool *has_doc) {
   yaml_parser_t p;
   *has_doc = false;
-  if (!yaml_parser_initialize(&p)) return skl_cfg_fail(c, NULL, SKL_ERR_NOMEM, "out of memory");
   if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) { /* a UTF-8 BOM: not content */
     text += 3;
     len -= 3;
   }
+  skl_status dst = check_depth(c, text, len);
+  if (dst) return dst;
+  if (!yaml_parser_initialize(&p)) return skl_cfg_fail(c, NULL, SKL_ERR_NOMEM, "out of memory");
   yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
   /* configs are UTF-8; without this a leading FF FE would be read as UTF-16 */
   yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);

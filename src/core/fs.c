@@ -7,10 +7,15 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 skl_status skl_fs_read_all(const char *path, char **out, size_t *len, skl_error *err) {
+  return skl_fs_read_max(path, SIZE_MAX - 1, out, len, err);
+}
+
+skl_status skl_fs_read_max(const char *path, size_t max, char **out, size_t *len, skl_error *err) {
   *out = NULL;
   if (len) *len = 0;
   FILE *f = fopen(path, "rb");
@@ -27,9 +32,15 @@ skl_status skl_fs_read_all(const char *path, char **out, size_t *len, skl_error 
       if (!nb) { free(buf); fclose(f); return skl_error_set(err, SKL_ERR_NOMEM, "%s: out of memory", path); }
       buf = nb;
     }
-    size_t got = fread(buf + n, 1, cap - n, f);
+    size_t want = cap - n < max - n + 1 ? cap - n : max - n + 1; /* n <= max here */
+    size_t got = fread(buf + n, 1, want, f);
     n += got;
     if (got == 0) break;
+    if (n > max) {
+      free(buf);
+      fclose(f);
+      return skl_error_set(err, SKL_ERR_RANGE, "%s: larger than the limit of %zu bytes for this input", path, max);
+    }
   }
   if (ferror(f)) {
     int e = errno;

@@ -12,6 +12,10 @@
 /* Read a whole file into a NUL-terminated malloc'd buffer.
  * @return SKL_OK, or SKL_ERR_IO/NOTFOUND/NOMEM with the path in err. */
 skl_status skl_fs_read_all(const char *path, char **out, size_t *len, skl_error *err);
+/* skl_fs_read_all that stops at max bytes: a longer file (or an endless
+ * one: /dev/zero, a pipe) is refused with SKL_ERR_RANGE naming the path and
+ * the limit, after reading at most max + 1 bytes. */
+skl_status skl_fs_read_max(const char *path, size_t max, char **out, size_t *len, skl_error *err);
 
 /* Atomic file writer: bytes go to "PATH.tmp.PID", and only commit makes
  * them visible under PATH (fflush, fsync, rename, fsync of the folder).

@@ -214,6 +214,18 @@ static void test_file_errors(void) {
                   "1:10: rollout: is a section (keys: temperature, group, sampler, shared_prefix), expected a "
                   "mapping, got '5'",
                   __LINE__);
+  { /* issue 18: 200k nested '[' took minutes in libyaml; refused at depth 65 */
+    size_t n = 200000;
+    char *deep = malloc(n + 8);
+    SKL_ASSERT(deep);
+    memcpy(deep, "a: ", 3);
+    memset(deep + 3, '[', n);
+    memcpy(deep + 3 + n, "\n", 2);
+    expect_file_err(deep, SKL_ERR_RANGE,
+                    "1:67: nesting deeper than 64 levels (lists and mappings inside each other); a config nests a "
+                    "few levels: is this the right file?", __LINE__);
+    free(deep);
+  }
   expect_file_err("rolout:\n  group: 2\n", SKL_ERR_INVALID, "1:1: unknown key 'rolout' (did you mean 'rollout'?)",
                   __LINE__);
   expect_file_err("temperature: 2\n", SKL_ERR_INVALID,

@@ -200,6 +200,13 @@ int main(void) {
   CHECK_CONTAINS(e, "missing.txt: cannot open");
   free(e);
   free(out);
+  /* issue 18: an endless prompt file was read until memory ran out */
+  snprintf(cmd, sizeof cmd, "%s generate --model %s --prompt @/dev/zero", bin, dir);
+  CHECK(run(cmd, &out) == 1);
+  e = stderr_text();
+  CHECK_CONTAINS(e, "/dev/zero: larger than the limit of 67108864 bytes");
+  free(e);
+  free(out);
   snprintf(cmd, sizeof cmd, "%s generate --model %s --prompt hi --max-nwe 3", bin, dir);
   CHECK(run(cmd, &out) == 2);
   e = stderr_text();
