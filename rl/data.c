@@ -147,6 +147,17 @@ static skl_status make_item(const rl_data_opts *o, const skl_tokenizer *tok, con
   json_t *extra = json_object_get(rec, "extra_info");
   json_t *nt = extra ? json_object_get(extra, "n_tokens") : NULL;
   it->n_tokens_meta = json_is_integer(nt) ? (int)json_integer_value(nt) : -1;
+  /* A prompt far too long for the window is refused before tokenizing it:
+   * a 50 MiB record took hours to encode. No tokenizer averages 256 bytes
+   * a token, so this never refuses a prompt that would fit. */
+  if (o->max_prompt > 0 && text.len / 256 > (size_t)o->max_prompt) {
+    s = skl_error_set(err, SKL_ERR_RANGE,
+                      "%s: prompt of sample %s has %zu bytes, far more than the %d tokens the model's window "
+                      "leaves after the response budget; use data synthesized at a shorter length",
+                      where, id, text.len, o->max_prompt);
+    skl_buf_free(&text);
+    return s;
+  }
   s = encode_copy(tok, text.data, &it->prompt, &it->n_prompt, err);
   skl_buf_free(&text);
   if (s) return skl_error_prefix(err, "%s: prompt", where);

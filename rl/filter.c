@@ -81,8 +81,15 @@ skl_status rl_filter_run(const rl_train_cfg *c, bool overwrite, rl_filter_stats 
     bool any = false;
     for (size_t k = 0; k < in.n_shards; k++) any |= !strcmp(in.shards[k].split, splits[sp]);
     if (!any) continue;
+    /* the window check train makes: an item filter keeps must be trainable */
     rl_data_opts dopt = {.dir = c->data, .split = splits[sp], .skills = c->skills, .format = (skl_chat_format)c->chat_format,
-                         .check_tokenizer = 1};
+                         .check_tokenizer = 1, .max_prompt = m.cfg.max_position - c->max_response};
+    if (dopt.max_prompt < 1) {
+      st = skl_error_set(err, SKL_ERR_RANGE,
+                         "rollout.max_response %d leaves no room for a prompt in the model's window of %d tokens",
+                         c->max_response, m.cfg.max_position);
+      break;
+    }
     rl_dataset ds;
     if ((st = rl_dataset_load(&dopt, tok, &ds, err))) break;
     int maxp = 0;

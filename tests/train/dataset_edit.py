@@ -6,6 +6,7 @@
 # usage: dataset_edit.py DIR EDIT [SPLIT]
 #   EDIT = drop-answer     delete "answer" from the first record of SPLIT
 #          const-answer=V  every record's answer and ground truth become V
+#          huge-prompt=M   the first record of SPLIT gets M MiB of text in its last message
 import hashlib
 import json
 import os
@@ -27,6 +28,8 @@ def main():
         recs = [json.loads(x) for x in raw.decode().splitlines() if x.strip()]
         if edit == "drop-answer":
             del recs[0]["answer"]
+        elif edit.startswith("huge-prompt="):
+            recs[0]["prompt"][-1]["content"] += "a" * (int(edit.split("=", 1)[1]) << 20)
         elif edit.startswith("const-answer="):
             v = edit.split("=", 1)[1]
             for r in recs:
@@ -41,7 +44,7 @@ def main():
         sh["sha256"] = hashlib.sha256(comp).hexdigest()
         sh["bytes"] = len(comp)
         sh["uncompressed_bytes"] = len(text)
-        if edit == "drop-answer":
+        if edit == "drop-answer" or edit.startswith("huge-prompt="):
             break
     with open(mpath, "w") as f:
         json.dump(man, f, indent=2)

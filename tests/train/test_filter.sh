@@ -83,4 +83,15 @@ check "low > high: message names filter.low" has "$err" "filter.low"
 run "$BIN" filter -c "$tmp/rl.yaml"
 check "no filter.out refused" bash -c '[[ $0 == 1 || $0 == 2 ]]' "$rc"
 check "no filter.out: message names filter.out" has "$err" "filter.out"
+# issue 18: filter checks the model's window as train does (it kept items
+# train then refused), and refuses a huge record before tokenizing it
+run "$BIN" filter -c "$tmp/rl.yaml" filter.out="$tmp/win" rollout.max_response=3950
+check "prompts longer than the window left by max_response: refused" test "$rc" -eq 1
+check "window refusal gives the numbers" has "$err" "more than the 146 the model's window leaves"
+check "window refusal: no dataset written" test ! -e "$tmp/win/manifest.json"
+cp -r "$FX/data7" "$tmp/huge"
+"$PY" "$HERE/dataset_edit.py" "$tmp/huge" huge-prompt=8 train || die "making a dataset with an 8 MiB prompt"
+run "$BIN" filter -c "$tmp/rl.yaml" data="$tmp/huge" filter.out="$tmp/hugeout"
+check "an 8 MiB prompt: refused" test "$rc" -eq 1
+check "an 8 MiB prompt: message gives its size against the window" has "$err" "bytes, far more than the 4088 tokens"
 finish
