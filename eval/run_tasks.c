@@ -14,6 +14,7 @@
 #include "core/sha256.h"
 #include "eval/jsonl_internal.h"
 #include "eval/run_internal.h"
+#include "io/manifest.h"
 #include "skills/blueprint.h"
 
 #define NOMEM(err) skl_error_set(err, SKL_ERR_NOMEM, "out of memory")
@@ -307,31 +308,27 @@ static skl_status add_probes(const eval_task_ctx *c, eval_tasks *ts, skl_sha256 
   char *mpath = skl_path_join(cfg->probes, "manifest.json");
   if (!mpath) return NOMEM(err);
   skl_status st = hash_file(h, mpath, ts->manifest_hash, err);
-  json_error_t je;
-  json_t *man = st ? NULL : json_load_file(mpath, 0, &je);
-  if (!st && !man) st = skl_error_set(err, SKL_ERR_PARSE, "%s:%d: %s", mpath, je.line, je.text);
-  json_t *shards = json_object_get(man, "shards");
-  if (!st && !json_is_array(shards))
-    st = skl_error_set(err, SKL_ERR_INVALID, "%s: no 'shards' list; is this a skillrl dataset folder?", mpath);
+  /* the manifest's own reader: shard paths stay inside the dataset (no
+   * "../"), and each shard is checked against its sha256 before use */
+  skl_manifest man;
+  memset(&man, 0, sizeof man);
+  if (!st) st = skl_manifest_read(&man, cfg->probes, err);
   /* per-skill counters, in manifest order */
   const char *skill_names[64];
   int taken[64] = {0}, n_sk = 0;
-  size_t found = 0, i;
-  json_t *sh;
-  if (!st) json_array_foreach(shards, i, sh) {
-    const char *sk = sfield(sh, "skill"), *sp = sfield(sh, "split"), *p = sfield(sh, "path");
-    if (!sk || !sp || !p) {
-      st = skl_error_set(err, SKL_ERR_INVALID, "%s: shard %zu lacks path, skill or split", mpath, i);
-      break;
-    }
-    if (strcmp(sp, cfg->split) || !in_list(cfg->skills, sk)) continue;
+  size_t found = 0;
+  for (size_t i = 0; !st && i < man.n_shards; i++) {
+    const skl_manifest_shard *sh = &man.shards[i];
+    const char *sk = sh->skill;
+    if (strcmp(sh->split, cfg->split) || !in_list(cfg->skills, sk)) continue;
     int k = 0;
     while (k < n_sk && strcmp(skill_names[k], sk)) k++;
     if (k == n_sk) {
       if (n_sk == 64) { st = skl_error_set(err, SKL_ERR_RANGE, "%s: more than 64 skills", mpath); break; }
       skill_names[n_sk++] = sk;
     }
-    char *sp_path = skl_path_join(cfg->probes, p);
+    if ((st = skl_manifest_check_shard(cfg->probes, sh, err))) break;
+    char *sp_path = skl_path_join(cfg->probes, sh->path);
     if (!sp_path) { st = NOMEM(err); break; }
     st = add_file(c, ts, "probe", sp_path, "verify", true, cfg->max_per_skill, &taken[k], err);
     free(sp_path);
@@ -342,7 +339,7 @@ static skl_status add_probes(const eval_task_ctx *c, eval_tasks *ts, skl_sha256 
     st = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no '%s' shards%s%s%s", mpath, cfg->split,
                        cfg->skills && *cfg->skills ? " for skills '" : "", cfg->skills ? cfg->skills : "",
                        cfg->skills && *cfg->skills ? "'" : "");
-  json_decref(man);
+  skl_manifest_free(&man);
   free(mpath);
   return st;
 }

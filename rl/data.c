@@ -197,6 +197,27 @@ static skl_status resolve_format(const rl_data_opts *o, const skl_tokenizer *tok
   return SKL_OK;
 }
 
+static int cmp_item_id(const void *a, const void *b) {
+  return strcmp((*(rl_item *const *)a)->id, (*(rl_item *const *)b)->id);
+}
+
+/* Ids key resume, filter and eval: two items with one id are refused. */
+static skl_status check_unique_ids(const rl_data_opts *o, const rl_dataset *ds, skl_error *err) {
+  rl_item **by = malloc(sizeof *by * (size_t)(ds->n ? ds->n : 1));
+  if (!by) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < ds->n; i++) by[i] = &ds->items[i];
+  qsort(by, (size_t)ds->n, sizeof *by, cmp_item_id);
+  skl_status s = SKL_OK;
+  for (int i = 1; i < ds->n && !s; i++)
+    if (!strcmp(by[i - 1]->id, by[i]->id))
+      s = skl_error_set(err, SKL_ERR_INVALID,
+                        "%s: sample id '%s' appears twice in the '%s' split (skills %s and %s); ids must be unique "
+                        "(resume, filter and eval key on them): regenerate the dataset",
+                        o->dir, by[i]->id, o->split, by[i - 1]->skill, by[i]->skill);
+  free(by);
+  return s;
+}
+
 skl_status rl_dataset_load(const rl_data_opts *o, const skl_tokenizer *tok, rl_dataset *ds, skl_error *err) {
   memset(ds, 0, sizeof *ds);
   skl_manifest man;
@@ -221,10 +242,15 @@ skl_status rl_dataset_load(const rl_data_opts *o, const skl_tokenizer *tok, rl_d
     char *path = skl_path_join(o->dir, sh->path);
     skl_jsonl_reader *r = NULL;
     if (!path) { s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
-    s = skl_jsonl_open(&r, path, err);
+    /* the manifest vouches for the shard: its sha256, then its records' skill and count */
+    s = skl_manifest_check_shard(o->dir, sh, err);
+    if (!s) s = skl_jsonl_open(&r, path, err);
     json_t *rec = NULL;
+    uint64_t n_rec = 0;
+    bool cut = false;
     while (!s && !(s = skl_jsonl_next(r, &rec, err)) && rec) {
-      if (o->max_items > 0 && have >= o->max_items) { json_decref(rec); break; }
+      if (o->max_items > 0 && have >= o->max_items) { json_decref(rec); cut = true; break; }
+      n_rec++;
       if (ds->n == cap) {
         cap = cap ? cap * 2 : 256;
         rl_item *ni = realloc(ds->items, sizeof *ni * (size_t)cap);
@@ -235,13 +261,22 @@ skl_status rl_dataset_load(const rl_data_opts *o, const skl_tokenizer *tok, rl_d
       snprintf(where, sizeof where, "%s:%zu", path, skl_jsonl_lineno(r));
       s = make_item(o, tok, ds, rec, where, &ds->items[ds->n], err);
       json_decref(rec);
+      if (!s && strcmp(ds->items[ds->n].skill, sh->skill))
+        s = skl_error_set(err, SKL_ERR_INVALID,
+                          "%s: record of skill '%s' in a shard the manifest lists as '%s'; the shard was swapped or "
+                          "edited: regenerate the dataset", where, ds->items[ds->n].skill, sh->skill);
       if (s) { item_free(&ds->items[ds->n]); break; }
       ds->n++;
       have++;
     }
+    if (!s && !cut && n_rec != sh->records)
+      s = skl_error_set(err, SKL_ERR_INVALID,
+                        "%s: %llu records but the manifest lists %llu; the shard was truncated or edited: "
+                        "regenerate the dataset", path, (unsigned long long)n_rec, (unsigned long long)sh->records);
     skl_jsonl_close(r);
     free(path);
   }
+  if (!s) s = check_unique_ids(o, ds, err);
   if (!s && ds->n == 0)
     s = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no '%s' records%s%s in the manifest's shards", o->dir, o->split,
                       o->skills && *o->skills ? " for skills " : "", o->skills && *o->skills ? o->skills : "");

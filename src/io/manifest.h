@@ -95,4 +95,11 @@ skl_status skl_manifest_read(skl_manifest *m, const char *dir, skl_error *err);
  *         extra), or the errors of skl_manifest_read. */
 skl_status skl_manifest_verify(const char *dir, skl_error *err);
 
+/* Re-hash one listed shard, DIR/sh->path, against the manifest's sha256 and
+ * size: what a reader calls before using a shard, so a modified, truncated
+ * or swapped shard (e.g. another skill's) is refused, not used.
+ * @return SKL_OK, SKL_ERR_NOTFOUND (absent) or SKL_ERR_INVALID (mismatch),
+ *         naming the file and the fix. */
+skl_status skl_manifest_check_shard(const char *dir, const skl_manifest_shard *sh, skl_error *err);
+
 #endif

@@ -269,26 +269,28 @@ static skl_status walk(const char *root, const char *rel, int depth, str_list *o
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+skl_status skl_manifest_check_shard(const char *dir, const skl_manifest_shard *sh, skl_error *err) {
+  char *path = skl_path_join(dir, sh->path);
+  if (!path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  char hex[65];
+  uint64_t size = 0;
+  skl_status s = hash_file(path, hex, &size, err);
+  if (s == SKL_ERR_NOTFOUND)
+    skl_error_set(err, s, "%s: missing: the manifest lists this shard but the file is absent; "
+                  "regenerate the dataset", path);
+  else if (!s && strcmp(hex, sh->sha256))
+    s = skl_error_set(err, SKL_ERR_INVALID,
+                      "%s: sha256 mismatch: manifest says %s, file has %s (%" PRIu64 " bytes, manifest "
+                      "says %" PRIu64 "); the shard was modified or truncated — regenerate the dataset",
+                      path, sh->sha256, hex, size, sh->bytes);
+  free(path);
+  return s;
+}
+
 skl_status skl_manifest_verify(const char *dir, skl_error *err) {
   skl_manifest m;
   skl_status s = skl_manifest_read(&m, dir, err);
-  for (size_t i = 0; !s && i < m.n_shards; i++) {
-    const skl_manifest_shard *sh = &m.shards[i];
-    char *path = skl_path_join(dir, sh->path);
-    if (!path) { s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
-    char hex[65];
-    uint64_t size = 0;
-    s = hash_file(path, hex, &size, err);
-    if (s == SKL_ERR_NOTFOUND)
-      skl_error_set(err, s, "%s: missing: the manifest lists this shard but the file is absent; "
-                    "regenerate the dataset", path);
-    else if (!s && strcmp(hex, sh->sha256))
-      s = skl_error_set(err, SKL_ERR_INVALID,
-                        "%s: sha256 mismatch: manifest says %s, file has %s (%" PRIu64 " bytes, manifest "
-                        "says %" PRIu64 "); the shard was modified or truncated — regenerate the dataset",
-                        path, sh->sha256, hex, size, sh->bytes);
-    free(path);
-  }
+  for (size_t i = 0; !s && i < m.n_shards; i++) s = skl_manifest_check_shard(dir, &m.shards[i], err);
   str_list found = {0};
   if (!s) s = walk(dir, "", 0, &found, err);
   if (!s && found.n) qsort(found.items, found.n, sizeof *found.items, cmp_str);

@@ -12,7 +12,9 @@
 #include "config/config.h"
 #include "eval/general.h"
 #include "eval/run.h"
+#include "core/sha256.h"
 #include "eval_testutil.h"
+#include "io/manifest.h"
 #include "harness.h"
 #include "tok/tokenizer.h"
 
@@ -34,6 +36,36 @@ static void probe_record(skl_buf *b, const char *skill, int i, const char *answe
                  skill, i, skill, i, answer, depth);
 }
 
+/* DIR/manifest.json listing n shards ("skill split relpath"), each with the
+ * sha256 and size of its file (an absent file gets a placeholder hash: a
+ * probe run must not read it). */
+static int write_manifest(const char *dir, const char *const *shards, int n) {
+  skl_manifest m;
+  skl_error err = {0};
+  int ok = skl_manifest_init(&m, &err) == SKL_OK;
+  for (int i = 0; ok && i < n; i++) {
+    char skill[64], split[64], rel[256], path[1600];
+    ok = sscanf(shards[i], "%63s %63s %255s", skill, split, rel) == 3;
+    skl_shard_info info = {0};
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    char *data = NULL;
+    size_t len = 0;
+    if (ok && skl_fs_read_all(path, &data, &len, NULL) == SKL_OK) {
+      skl_sha256_buf_hex(data, len, info.sha256);
+      info.file_bytes = info.uncompressed_bytes = len;
+      for (size_t k = 0; k < len; k++) info.records += data[k] == '\n';
+    } else {
+      memset(info.sha256, '0', 64);
+    }
+    free(data);
+    ok = ok && skl_manifest_add_shard(&m, skill, split, rel, &info, &err) == SKL_OK;
+  }
+  ok = ok && skl_manifest_write(&m, dir, &err) == SKL_OK;
+  if (!ok) fprintf(stderr, "write_manifest %s: %s\n", dir, err.msg);
+  skl_manifest_free(&m);
+  return ok;
+}
+
 static void write_fixtures(void) {
   char d[1200];
   snprintf(d, sizeof d, "%s/probes/niah", tmp);
@@ -41,12 +73,6 @@ static void write_fixtures(void) {
   snprintf(d, sizeof d, "%s/probes/calc_reason", tmp);
   skl_fs_mkdirs(d, NULL);
   skl_fs_mkdirs(P(0, "bench"), NULL);
-  /* the train shard is listed but absent: a probe run must not read it */
-  CHECK(tu_write(P(0, "probes/manifest.json"),
-                 "{\"format\":\"skillrl-dataset\",\"version\":1,\"shards\":["
-                 "{\"path\":\"niah/train-00000.jsonl.zst\",\"skill\":\"niah\",\"split\":\"train\"},"
-                 "{\"path\":\"niah/test-00000.jsonl\",\"skill\":\"niah\",\"split\":\"test\"},"
-                 "{\"path\":\"calc_reason/test-00000.jsonl\",\"skill\":\"calc_reason\",\"split\":\"test\"}]}"));
   skl_buf b = {0};
   probe_record(&b, "niah", 0, "77", 0.1);
   probe_record(&b, "niah", 1, "8", 0.5);
@@ -57,6 +83,10 @@ static void write_fixtures(void) {
   probe_record(&b, "calc_reason", 1, "70", 0.3);
   CHECK(tu_write(P(0, "probes/calc_reason/test-00000.jsonl"), b.data));
   skl_buf_free(&b);
+  /* the train shard is listed but absent: a probe run must not read it */
+  const char *const shards[] = {"niah train niah/train-00000.jsonl.zst", "niah test niah/test-00000.jsonl",
+                                "calc_reason test calc_reason/test-00000.jsonl"};
+  CHECK(write_manifest(P(0, "probes"), shards, 3));
   /* RULER (task from the file name; string_match_all) */
   CHECK(tu_write(P(0, "bench/niah_single_1.jsonl"),
                  "{\"index\":0,\"input\":\"The special magic number is 77. What is the special magic number?\","
@@ -289,18 +319,46 @@ static void test_refusals(const char *model, const char *model_other, const char
   /* a probe whose gold answer is not of its answer_type: the shard and line
    * (the scorer keeps its own copy of the path, which the runner frees) */
   skl_fs_mkdirs(P(2, "probes_bad/niah"), NULL);
-  CHECK(tu_write(P(2, "probes_bad/manifest.json"),
-                 "{\"format\":\"skillrl-dataset\",\"version\":1,\"shards\":["
-                 "{\"path\":\"niah/test-00000.jsonl\",\"skill\":\"niah\",\"split\":\"test\"}]}"));
   skl_buf b = {0};
   probe_record(&b, "niah", 0, "77", 0.1);
   probe_record(&b, "niah", 1, "seventy", 0.5);
   CHECK(tu_write(P(2, "probes_bad/niah/test-00000.jsonl"), b.data));
   skl_buf_free(&b);
+  const char *const bad_shards[] = {"niah test niah/test-00000.jsonl"};
+  CHECK(write_manifest(P(2, "probes_bad"), bad_shards, 1));
   snprintf(extra, sizeof extra, "probes=%s/probes_bad\nbenchmarks=[]", tmp);
   CHECK(run(model, P(1, "out_bad5"), extra, 0, &st, &err) == SKL_ERR_INVALID);
   CHECK_CONTAINS(err.msg, "probes_bad/niah/test-00000.jsonl:2");
   CHECK_CONTAINS(err.msg, "'seventy' is not a valid number answer");
+  /* issue 18: a manifest path with "../" outside the dataset (train refused
+   * it, eval followed it), and a shard whose bytes differ from its sha256 */
+  char *man = tu_read(P(2, "probes_bad/manifest.json"));
+  CHECK(man != NULL);
+  if (man) {
+    skl_fs_mkdirs(P(2, "probes_esc"), NULL);
+    skl_buf esc = {0};
+    char *at = strstr(man, "\"niah/test-00000.jsonl\"");
+    CHECK(at != NULL);
+    if (at) {
+      skl_buf_printf(&esc, "%.*s\"../probes_bad/niah/test-00000.jsonl\"%s", (int)(at - man), man,
+                     at + strlen("\"niah/test-00000.jsonl\""));
+      CHECK(tu_write(P(2, "probes_esc/manifest.json"), esc.data));
+    }
+    skl_buf_free(&esc);
+    free(man);
+  }
+  snprintf(extra, sizeof extra, "probes=%s/probes_esc\nbenchmarks=[]", tmp);
+  CHECK(run(model, P(1, "out_esc"), extra, 0, &st, &err) == SKL_ERR_INVALID);
+  CHECK_CONTAINS(err.msg, "probes_esc/manifest.json");
+  CHECK_CONTAINS(err.msg, "without \"..\"");
+  skl_buf sw = {0};
+  probe_record(&sw, "niah", 0, "77", 0.1);
+  probe_record(&sw, "niah", 1, "eighty", 0.5);
+  CHECK(tu_write(P(2, "probes_bad/niah/test-00000.jsonl"), sw.data)); /* the manifest not updated */
+  skl_buf_free(&sw);
+  snprintf(extra, sizeof extra, "probes=%s/probes_bad\nbenchmarks=[]", tmp);
+  CHECK(run(model, P(1, "out_bad6"), extra, 0, &st, &err) == SKL_ERR_INVALID);
+  CHECK_CONTAINS(err.msg, "probes_bad/niah/test-00000.jsonl: sha256 mismatch");
   /* pass@k with k > n */
   CHECK(run(model, P(1, "out_bad4"), "sample={n: 2, k: [1, 4]}", 0, &st, &err) == SKL_ERR_INVALID);
   CHECK_CONTAINS(err.msg, "sample.k 4 exceeds sample.n 2");

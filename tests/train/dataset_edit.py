@@ -7,6 +7,9 @@
 #   EDIT = drop-answer     delete "answer" from the first record of SPLIT
 #          const-answer=V  every record's answer and ground truth become V
 #          huge-prompt=M   the first record of SPLIT gets M MiB of text in its last message
+#          set-skill=S     the first record of SPLIT says skill S
+#          dup-id          the second record of SPLIT takes the first one's id
+#          records+1       the manifest lists one record more than SPLIT's first shard holds
 import hashlib
 import json
 import os
@@ -28,6 +31,12 @@ def main():
         recs = [json.loads(x) for x in raw.decode().splitlines() if x.strip()]
         if edit == "drop-answer":
             del recs[0]["answer"]
+        elif edit.startswith("set-skill="):
+            recs[0]["skill"] = edit.split("=", 1)[1]
+        elif edit == "dup-id":
+            recs[1]["id"] = recs[0]["id"]
+        elif edit == "records+1":
+            pass
         elif edit.startswith("huge-prompt="):
             recs[0]["prompt"][-1]["content"] += "a" * (int(edit.split("=", 1)[1]) << 20)
         elif edit.startswith("const-answer="):
@@ -44,7 +53,10 @@ def main():
         sh["sha256"] = hashlib.sha256(comp).hexdigest()
         sh["bytes"] = len(comp)
         sh["uncompressed_bytes"] = len(text)
-        if edit == "drop-answer" or edit.startswith("huge-prompt="):
+        if edit == "records+1":
+            sh["records"] += 1
+            man.get("counts", {}).get(sh["skill"], {})[sh["split"]] = sh["records"]
+        if edit != "const-answer=" and not edit.startswith("const-answer="):
             break
     with open(mpath, "w") as f:
         json.dump(man, f, indent=2)

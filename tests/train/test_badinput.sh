@@ -40,6 +40,28 @@ cp -r "$FX/data7" "$tmp/okdata"
 run "$BIN" train -c "$tmp/rl.yaml" -q data="$tmp/okdata" out="$tmp/okrun" steps=1
 check "a re-written dataset with answers trains (control)" test "$rc" -eq 0
 
+# issue 18: what the manifest vouches for is checked (sha256, skill, record
+# count), and ids are unique
+cp -r "$FX/data7" "$tmp/swapped"
+cp "$tmp/swapped/niah/test-00000.jsonl.zst" "$tmp/swapped/niah/train-00000.jsonl.zst"
+for cmd in train sft; do
+  expect_refusal "$cmd: a shard swapped under its manifest" "train-00000.jsonl.zst: sha256 mismatch" \
+    "regenerate the dataset" -- "$BIN" $cmd -c "$tmp/rl.yaml" -q data="$tmp/swapped"
+done
+for e in set-skill=logic dup-id records+1; do
+  rm -rf "$tmp/ed"
+  cp -r "$FX/data7" "$tmp/ed"
+  "$PY" "$HERE/dataset_edit.py" "$tmp/ed" $e train || die "editing the dataset ($e)"
+  case $e in
+  set-skill=*) needle="record of skill 'logic' in a shard the manifest lists as 'niah'" ;;
+  dup-id) needle="appears twice in the 'train' split" ;;
+  records+1) needle="records but the manifest lists" ;;
+  esac
+  expect_refusal "train: dataset edit $e" "$needle" -- "$BIN" train -c "$tmp/rl.yaml" -q data="$tmp/ed"
+  expect_refusal "filter: dataset edit $e" "$needle" -- "$BIN" filter -c "$tmp/rl.yaml" data="$tmp/ed" \
+    filter.out="$tmp/run/filtered"
+done
+
 # the dataset was counted in another tokenizer than the model's
 expect_refusal "tokenizer mismatch" "tokenizer" "re-synthesize" -- "$BIN" train -c "$tmp/rl.yaml" -q data="$FX/data_tok2"
 expect_refusal "sft: tokenizer mismatch" "tokenizer" -- "$BIN" sft -c "$tmp/rl.yaml" -q data="$FX/data_tok2"
