@@ -45,6 +45,12 @@ static int set_value(const skl_arg_spec *spec, const skl_arg_opt *o, const char 
         fprintf(stderr, "%s: --%s expects an integer, got '%s'\n", spec->prog, o->name, v);
         return 2;
       }
+      /* every integer flag is a count, size, index or seed: a negative one
+       * was taken as "unset" or wrapped (--threads -1, --limit -1) */
+      if (x < 0) {
+        fprintf(stderr, "%s: --%s expects a non-negative integer, got '%s'\n", spec->prog, o->name, v);
+        return 2;
+      }
       *(int64_t *)o->dest = x;
       return 0;
     }

@@ -14,7 +14,7 @@ typedef struct {
   const char *name;    /* long name without dashes, e.g. "threads" */
   char short_name;     /* 0 if none, e.g. 'c' */
   skl_arg_type type;
-  void *dest;          /* bool*, const char**, int64_t*, double* */
+  void *dest;          /* bool*, const char**, int64_t* (>= 0: negatives are refused), double* */
   const char *metavar; /* e.g. "N", "FILE" (ignored for flags) */
   const char *help;
 } skl_arg_opt;

@@ -22,7 +22,7 @@ static bool rank_zero(void) {
   if (!r) r = getenv("PMI_RANK");
   return !r || atoi(r) == 0;
 }
-static void on_signal(int sig) { (void)sig; g_stop = 1; }
+static void on_signal(int sig) { g_stop = sig; } /* nonzero: the signal to report in the exit code */
 
 static void print_progress(const rl_progress *p, void *user) {
   (void)user;
@@ -50,7 +50,8 @@ static int run(int argc, char **argv, bool grpo) {
       .prog = grpo ? "skillrl train" : "skillrl sft", .usage = "-c CONFIG [--resume | --overwrite] [key.sub=value ...]",
       .description = grpo ? "RL with GRPO and DAPO dynamic sampling on a skill dataset. Run under mpirun -np N for "
                             "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
-                            "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit."
+                            "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit with "
+                            "130/143."
                           : "Supervised warm-up: cross-entropy on the gold answer tokens (prompt masked), samples "
                             "packed into rows of sft.seq tokens.\nWrites into RUN = sft.out (default OUT/sft): "
                             "RUN/config.yaml, RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/ (the model to "
@@ -96,7 +97,9 @@ static int run(int argc, char **argv, bool grpo) {
   }
   skl_cfg_free(rl_train_schema(), &cfg);
   if (s) { fprintf(stderr, "%s: %s\n", spec.prog, err.msg); return 1; }
-  return 0;
+  /* stopped by SIGINT/SIGTERM with a checkpoint written: the shell's
+   * convention 128 + signal (130, 143), so a scheduler sees the stop */
+  return early && g_stop ? 128 + (int)g_stop : 0;
 }
 
 int skl_cmd_sft(int argc, char **argv) { return run(argc, argv, false); }

@@ -176,7 +176,7 @@ int skl_dist_exit_code(int code) {
   int inited = 0, finished = 0;
   MPI_Initialized(&inited);
   MPI_Finalized(&finished);
-  if (code != 0 && inited && !finished) {
+  if (code != 0 && code < 128 && inited && !finished) {
     fflush(NULL); /* the error line reaches the log before the job is torn down */
     MPI_Abort(MPI_COMM_WORLD, code);
   }

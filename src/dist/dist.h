@@ -38,8 +38,10 @@ _Noreturn void skl_dist_abort(skl_dist *d, int code);
  * this with its command's result). Under MPI, a failure (code != 0) ends
  * every rank now with MPI_Abort instead of letting exit() run MPI_Finalize,
  * which would wait forever on a stalled or dead peer (issue 18): the error
- * is already printed, the job must not hang after it. Without MPI, or on
- * success, @return code unchanged (MPI_Finalize then runs at exit). */
+ * is already printed, the job must not hang after it. Codes >= 128 are a
+ * clean stop on a signal (every rank checkpointed together) and finalize
+ * normally. Without MPI, on success or a clean stop, @return code unchanged
+ * (MPI_Finalize then runs at exit). */
 int skl_dist_exit_code(int code);
 
 /* Release the context. MPI itself is finalised once, at process exit, so a

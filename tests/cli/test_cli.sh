@@ -99,6 +99,15 @@ else
   check "no warning on a CPU without AVX2" bash -c '! grep -q "warning:" "$0"' "$tmp/stdout"
 fi
 
+# ---- negative integer flags are refused (issue 18: --threads -1 meant "unset", --limit -1 wrapped) ----
+for a in "train -c x.yaml --threads -1" "sft -c x.yaml --stop-after -5" "eval -c x.yaml --model m --limit -1" \
+  "generate --model m --prompt hi --max-new -3"; do
+  read -ra argv <<<"$a"
+  run "$BIN" "${argv[@]}"
+  check "$a: exit 2" test "$rc" -eq 2
+  check "$a: says non-negative" has "$err" "expects a non-negative integer, got '-"
+done
+
 # ---- config ----
 run "$BIN" config --help
 check "config --help exits 0" test "$rc" -eq 0

@@ -62,12 +62,12 @@ check "resume next to a half-written step-5.tmp.1 exits 0" test "$rc" -eq 0
 check "resume ignored step-5.tmp.1: same final weights" same "$(sha "$tmp/f/final/model.safetensors")" "$ref_model"
 check "resume ignored step-5.tmp.1: metrics 1..$S" steps_ok "$tmp/f/metrics.jsonl" $S
 
-# ---- SIGTERM mid-run: exit 0, checkpoint of the last completed step, resume ----
+# ---- SIGTERM mid-run: exit 143, checkpoint of the last completed step, resume ----
 res=$("$PY" "$HERE/killer.py" term 2 "$tmp/t" -- "$BIN" train -c "$tmp/rl.yaml" --threads 1 steps=$S out="$tmp/t" \
   checkpoint.every=0)
 rc=$(jget "$res" rc)
 err=$(jget "$res" stderr)
-check "SIGTERM: exit code 0" test "$rc" = 0
+check "SIGTERM: exit code 143 (128 + SIGTERM, issue 18)" test "$rc" = 143
 check "SIGTERM: message says stopped, continue with --resume" has "$err" "--resume"
 n=$(nlines "$tmp/t/metrics.jsonl")
 err="metrics lines: $n; ckpt: $(ls "$tmp/t/ckpt" 2>&1)"
@@ -87,7 +87,7 @@ res=$("$PY" "$HERE/killer.py" term 2 "$tmp/st" -- "$BIN" sft -c "$tmp/rl.yaml" -
   data="$FX/data" sft.out="$tmp/st" checkpoint.every=0)
 rc=$(jget "$res" rc)
 err=$(jget "$res" stderr)
-check "sft SIGTERM: exit code 0" test "$rc" = 0
+check "sft SIGTERM: exit code 143" test "$rc" = 143
 n=$(nlines "$tmp/st/metrics.jsonl")
 check "sft SIGTERM: checkpoint of the last completed step ($n)" test -f "$tmp/st/ckpt/step-$n/trainer_state.json"
 run "$BIN" sft -c "$tmp/rl.yaml" -q --threads 1 model="$FX/m0" data="$FX/data" sft.out="$tmp/st" checkpoint.every=0 --resume
