@@ -152,7 +152,17 @@ static skl_status entry(skl_cfg_ctx *c, yaml_document_t *doc, const char *full, 
       if (!dup) return skl_cfg_fail(c, at, SKL_ERR_NOMEM, "out of memory");
       c->sections[c->n_sections++] = (skl_cfg_section){dup, at ? (int)at->start_mark.line + 1 : 1};
     }
-    if (skl_cfg_is_null(v)) return SKL_OK;
+    /* an empty section in a file is harmless; an override KEY=null changed
+     * nothing while reading as "reset" (issue 18), so it is refused */
+    if (skl_cfg_is_null(v) && c->src == SKL_CFG_SRC_FILE) return SKL_OK;
+    if (skl_cfg_is_null(v)) {
+      char keys[400], pre[SKL_CFG_KEY_MAX + 2];
+      snprintf(pre, sizeof pre, "%s.", full);
+      keys_here(sc, pre, keys, sizeof keys);
+      return skl_cfg_fail(c, v, SKL_ERR_INVALID,
+                          "%s: is a section (keys: %s); null does not reset it: set its keys (%s.KEY=VALUE) or "
+                          "give a mapping", full, keys, full);
+    }
     if (v->type != YAML_MAPPING_NODE) {
       char got[80], keys[400];
       skl_cfg_got_text(v, got, sizeof got);

@@ -326,6 +326,11 @@ static void test_overrides(void) {
   CHECK(c.sampler == 0);
   skl_cfg_free(&demo, &c);
 
+  /* issue 18: "batch=null" was silently ignored */
+  expect_override_err("rollout=null", SKL_ERR_INVALID,
+                      "override 'rollout=null': rollout: is a section (keys: temperature, group, sampler, "
+                      "shared_prefix); null does not reset it: set its keys (rollout.KEY=VALUE) or give a mapping",
+                      __LINE__);
   expect_override_err("rollout.temprature=1", SKL_ERR_INVALID,
                       "override 'rollout.temprature=1': unknown key 'rollout.temprature' (did you mean "
                       "'rollout.temperature'?)",
