@@ -3,6 +3,7 @@
 #include "model/checkpoint.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,19 @@ skl_status skl_ckpt_load_model(skl_model *m, const char *dir, bool allow_unexpec
       break;
     }
     s = skl_st_set_read_f32(set, t->name, t->shape, t->ndim, m->param_mem + t->offset, err);
+  }
+  /* NaN/Inf weights loaded silently and training "succeeded" on them (issue 18) */
+  for (int i = 0; i < m->n_tensors && !s; i++) {
+    const skl_tensor_info *t = &m->tensors[i];
+    const float *w = m->param_mem + t->offset;
+    for (size_t j = 0; j < t->numel; j++)
+      if (!isfinite(w[j])) {
+        s = skl_error_set(err, SKL_ERR_NUMERIC,
+                          "%s: tensor '%s' holds a non-finite value (%g at element %zu); the weights are corrupt: "
+                          "use an earlier checkpoint or the original model",
+                          dir, t->name, (double)w[j], j);
+        break;
+      }
   }
   if (!s) {
     int it = 0;

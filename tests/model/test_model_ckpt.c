@@ -139,6 +139,13 @@ static void test_failures(void) {
   CHECK_CONTAINS(err.msg, "unexpected tensor 'model.layers.0.self_attn.rotary_emb.inv_freq'");
   CHECK(skl_ckpt_load_model(&l, dir, true, &err) == SKL_OK);
   skl_model_free(&l);
+  /* issue 18: NaN/Inf weights are refused at load, naming the tensor */
+  float keep = m.p.w_up[5];
+  m.p.w_up[5] = NAN;
+  write_weights(&m, dir, NULL, NULL, NULL);
+  CHECK(skl_ckpt_load_model(&l, dir, false, &err) == SKL_ERR_NUMERIC);
+  CHECK_CONTAINS(err.msg, "tensor 'model.layers.0.mlp.up_proj.weight' holds a non-finite value");
+  m.p.w_up[5] = keep;
   /* tokenizer larger than the embedding */
   write_weights(&m, dir, NULL, NULL, NULL);
   snprintf(path, sizeof path, "%s/tokenizer.json", dir);
