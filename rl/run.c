@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/fs.h"
+#include "core/sha256.h"
 #include "model/checkpoint.h"
 #include "sys/plot.h"
 
@@ -78,6 +79,93 @@ skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
     }
     json_decref(j);
   }
+  free(path);
+  return s;
+}
+
+/* Files of a checkpoint folder that checksums.json covers (those present). */
+static const char *const ckpt_files[] = {"config.json", "model.safetensors", "tokenizer.json", "optimizer.safetensors",
+                                         "trainer_state.json"};
+#define N_CKPT_FILES (int)(sizeof ckpt_files / sizeof ckpt_files[0])
+
+static skl_status sha256_file(const char *path, char hex[65], skl_error *err) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return skl_error_set(err, errno == ENOENT ? SKL_ERR_NOTFOUND : SKL_ERR_IO, "%s: cannot open: %s", path,
+                               strerror(errno));
+  enum { CHUNK = 1 << 20 };
+  unsigned char *buf = malloc(CHUNK);
+  if (!buf) { fclose(f); return skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); }
+  skl_sha256 c;
+  skl_sha256_init(&c);
+  size_t n;
+  while ((n = fread(buf, 1, CHUNK, f)) > 0) skl_sha256_update(&c, buf, n);
+  int bad = ferror(f);
+  fclose(f);
+  free(buf);
+  if (bad) return skl_error_set(err, SKL_ERR_IO, "%s: read failed", path);
+  uint8_t d[32];
+  skl_sha256_final(&c, d);
+  skl_sha256_hex(d, hex);
+  return SKL_OK;
+}
+
+/* DIR/checksums.json: {"sha256": {file: hex}} for the checkpoint's files,
+ * written last, so a damaged file (a flipped byte, a truncation the rename
+ * did not cover) is found before resuming from it. */
+static skl_status write_checksums(const char *dir, skl_error *err) {
+  json_t *sums = json_object(), *j = json_object();
+  skl_status s = sums && j ? SKL_OK : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < N_CKPT_FILES && !s; i++) {
+    char *p = skl_path_join(dir, ckpt_files[i]);
+    char hex[65];
+    if (!p) { s = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
+    if (skl_fs_exists(p) && !(s = sha256_file(p, hex, err))) json_object_set_new(sums, ckpt_files[i], json_string(hex));
+    free(p);
+  }
+  char *txt = NULL, *path = NULL;
+  if (!s) {
+    json_object_set(j, "sha256", sums);
+    txt = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+    path = skl_path_join(dir, "checksums.json");
+    s = txt && path ? skl_fs_write_atomic(path, txt, strlen(txt), err) : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  }
+  free(txt);
+  free(path);
+  json_decref(sums);
+  json_decref(j);
+  return s;
+}
+
+skl_status rl_ckpt_verify(const char *dir, skl_error *err) {
+  char *path = skl_path_join(dir, "checksums.json");
+  if (!path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  skl_status s = SKL_OK;
+  if (!skl_fs_exists(path)) { free(path); return SKL_OK; } /* made before checksums were kept */
+  json_error_t je;
+  json_t *j = json_load_file(path, 0, &je);
+  json_t *sums = json_object_get(j, "sha256");
+  if (!json_is_object(sums))
+    s = skl_error_set(err, SKL_ERR_INVALID, "%s: unreadable (%s); the checkpoint is damaged", path,
+                      j ? "no 'sha256' object" : je.text);
+  const char *name;
+  json_t *v;
+  if (!s) json_object_foreach(sums, name, v) {
+    char *fp = strchr(name, '/') ? NULL : skl_path_join(dir, name);
+    char hex[65];
+    if (!fp || !json_is_string(v)) {
+      s = skl_error_set(err, SKL_ERR_INVALID, "%s: entry '%s' is not a file of this folder with a hex digest", path,
+                        name);
+    } else if ((s = sha256_file(fp, hex, err))) {
+      skl_error_prefix(err, "checkpoint %s is damaged", dir);
+    } else if (strcmp(hex, json_string_value(v))) {
+      s = skl_error_set(err, SKL_ERR_INVALID,
+                        "%s: sha256 differs from %s (the file was modified, truncated or corrupted on disk)", fp,
+                        path);
+    }
+    free(fp);
+    if (s) break;
+  }
+  json_decref(j);
   free(path);
   return s;
 }
@@ -153,6 +241,7 @@ skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw
   if (!s) { rm_tree(tmp); s = skl_ckpt_save_model(m, tmp, bf16 ? SKL_DTYPE_BF16 : SKL_DTYPE_F32, tokenizer_json, err); }
   if (!s && o) s = skl_ckpt_save_optim(o, m, tmp, err);
   if (!s) s = rl_state_write(tmp, st, err);
+  if (!s) s = write_checksums(tmp, err);
   if (!s) {
     fsync_path(tmp);
     rm_tree(fin); /* a re-save of the same step replaces it */
@@ -186,7 +275,7 @@ skl_status rl_run_claim(const char *run_dir, bool resume, bool overwrite, int *l
        *lpath = skl_path_join(run_dir, ".lock");
   skl_status s = ckdir && fin && lpath ? SKL_OK : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   char any[4096];
-  bool has_ckpt = !s && rl_ckpt_latest(run_dir, NULL, any, sizeof any, NULL) == SKL_OK;
+  bool has_ckpt = !s && rl_ckpt_find(run_dir, NULL, false, any, sizeof any, NULL, 0, NULL) == SKL_OK;
   bool has_final = !s && skl_fs_exists(fin);
   if (!s && !resume && !overwrite && (has_ckpt || has_final))
     s = skl_error_set(err, SKL_ERR_STATE,
@@ -232,7 +321,9 @@ void rl_run_release(int lock_fd) {
   if (lock_fd >= 0) close(lock_fd);
 }
 
-skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err) {
+skl_status rl_ckpt_find(const char *run_dir, const char *phase, bool verify, char *path, size_t cap, char *skipped,
+                        size_t skipped_cap, skl_error *err) {
+  if (skipped && skipped_cap) skipped[0] = '\0';
   char *ckdir = skl_path_join(run_dir, "ckpt");
   if (!ckdir) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   char **names;
@@ -243,19 +334,32 @@ skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, si
   for (int i = 0; i < n && found < 0; i++) {
     char *p = skl_path_join(ckdir, names[i]);
     rl_run_state st;
-    if (p && rl_state_read(p, &st, NULL) == SKL_OK && (!phase || !strcmp(st.phase, phase))) {
-      found = i;
-      snprintf(path, cap, "%s", p);
+    skl_error why = {0};
+    if (p && rl_state_read(p, &st, &why) == SKL_OK && (!phase || !strcmp(st.phase, phase))) {
+      if (!verify || rl_ckpt_verify(p, &why) == SKL_OK) {
+        found = i;
+        snprintf(path, cap, "%s", p);
+      } else if (skipped && skipped_cap && !skipped[0]) {
+        snprintf(skipped, skipped_cap, "%s", why.msg); /* the newest damaged one */
+      }
+    } else if (p && skipped && skipped_cap && !skipped[0] && why.code != SKL_OK && why.code != SKL_ERR_NOTFOUND) {
+      snprintf(skipped, skipped_cap, "%s", why.msg);
     }
     free(p);
   }
   if (found < 0)
-    s = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no complete %s checkpoint to resume from", ckdir, phase ? phase : "");
+    s = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no complete %s checkpoint to resume from%s%s", ckdir,
+                      phase ? phase : "", skipped && skipped[0] ? "; skipped a damaged one: " : "",
+                      skipped && skipped[0] ? skipped : "");
   for (int i = 0; i < n; i++) free(names[i]);
   free(names);
   free(steps);
   free(ckdir);
   return s;
+}
+
+skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err) {
+  return rl_ckpt_find(run_dir, phase, true, path, cap, NULL, 0, err);
 }
 
 skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_upto, FILE **f, skl_error *err) {

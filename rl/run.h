@@ -37,8 +37,22 @@ skl_status rl_ckpt_save(const char *run_dir, const skl_model *m, const skl_adamw
                         const char *tokenizer_json, bool bf16, int keep, skl_error *err);
 
 /* Path of the newest complete checkpoint of phase `phase` (NULL: any) under
- * RUN/ckpt into path[cap]. @return SKL_OK or SKL_ERR_NOTFOUND. */
+ * RUN/ckpt into path[cap]. With verify, a checkpoint whose files differ from
+ * its checksums.json (rl_ckpt_verify) or whose trainer_state.json is
+ * unreadable is skipped for the previous one, and the reason for the newest
+ * skipped goes to skipped[skipped_cap] (may be NULL; "" when none).
+ * @return SKL_OK or SKL_ERR_NOTFOUND (saying what was skipped). */
+skl_status rl_ckpt_find(const char *run_dir, const char *phase, bool verify, char *path, size_t cap, char *skipped,
+                        size_t skipped_cap, skl_error *err);
+/* rl_ckpt_find with verify, not reporting what it skipped. */
 skl_status rl_ckpt_latest(const char *run_dir, const char *phase, char *path, size_t cap, skl_error *err);
+
+/* Check DIR's files against DIR/checksums.json (sha256 of config.json,
+ * model.safetensors, tokenizer.json, optimizer.safetensors and
+ * trainer_state.json, written by rl_ckpt_save after them). A checkpoint
+ * without checksums.json (an older skillrl's) passes.
+ * @return SKL_OK or SKL_ERR_INVALID / NOTFOUND naming the damaged file. */
+skl_status rl_ckpt_verify(const char *ckpt_dir, skl_error *err);
 
 /* Claim RUN for this process before it writes anything there (every
  * training phase calls it through rl_session_init, rank 0 only):

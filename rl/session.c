@@ -37,8 +37,14 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   char from[4096];
   snprintf(from, sizeof from, "%s", c->model);
   if (o->resume) {
-    st = rl_ckpt_latest(s->run_dir, o->phase, from, sizeof from, err);
+    char skipped[1024];
+    st = rl_ckpt_find(s->run_dir, o->phase, true, from, sizeof from, skipped, sizeof skipped, err);
     if (st) return skl_error_prefix(err, "--resume");
+    if (skipped[0] && o->on_note && s->dist.rank == 0) {
+      char note[6000];
+      snprintf(note, sizeof note, "--resume: skipped a damaged checkpoint (%s); resuming from %s", skipped, from);
+      o->on_note(note, o->user);
+    }
     if ((st = rl_state_read(from, &s->st, err))) return st;
     if (s->st.seed != (uint64_t)c->seed)
       return skl_error_set(err, SKL_ERR_INVALID, "--resume: %s was made with seed %llu but the config says %lld; "

@@ -39,6 +39,8 @@ typedef struct {
   int64_t stop_after;            /* behave as if stopped after this many steps (0: off) */
   bool *stopped_early;           /* set (may be NULL) when the run ended before its last step */
   int64_t *last_step;            /* set (may be NULL) to the last completed step */
+  void (*on_note)(const char *msg, void *user); /* a notice for the user (may be NULL), e.g. a damaged
+                                                  checkpoint skipped on --resume */
 } rl_session_opts;
 
 typedef struct {

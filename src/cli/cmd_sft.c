@@ -32,6 +32,11 @@ static void print_progress(const rl_progress *p, void *user) {
   if (tty) fprintf(stderr, "  %s\n", p->line);
 }
 
+static void print_note(const char *msg, void *user) {
+  (void)user;
+  fprintf(stderr, "%s\n", msg);
+}
+
 static int run(int argc, char **argv, bool grpo) {
   const char *cfg_path = NULL;
   bool resume = false, overwrite = false, quiet = false;
@@ -83,7 +88,7 @@ static int run(int argc, char **argv, bool grpo) {
   int64_t last = 0;
   rl_session_opts so = {.cfg = &cfg, .resume = resume, .overwrite = overwrite, .stop = &g_stop,
                         .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after,
-                        .stopped_early = &early, .last_step = &last};
+                        .stopped_early = &early, .last_step = &last, .on_note = print_note};
   skl_status s = grpo ? rl_train_run(&so, &err) : rl_sft_run(&so, &err);
   if (!s && rank_zero()) {
     if (early)

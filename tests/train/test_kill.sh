@@ -62,6 +62,35 @@ check "resume next to a half-written step-5.tmp.1 exits 0" test "$rc" -eq 0
 check "resume ignored step-5.tmp.1: same final weights" same "$(sha "$tmp/f/final/model.safetensors")" "$ref_model"
 check "resume ignored step-5.tmp.1: metrics 1..$S" steps_ok "$tmp/f/metrics.jsonl" $S
 
+# ---- issue 18: a damaged newest checkpoint (flipped byte, truncation) is
+# found by its checksums and resume falls back to the previous one ----
+flip() { "$PY" -c '
+import sys
+p, off = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read()); b[len(b) - off] ^= 0x40; open(p, "wb").write(b)' "$1" "$2"; }
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/dmg" --stop-after 3
+[ "$rc" -eq 0 ] || die "stop-after 3"
+flip "$tmp/dmg/ckpt/step-3/model.safetensors" 7
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/dmg" --resume
+check "flipped byte in the newest checkpoint: resume exits 0" test "$rc" -eq 0
+check "flipped byte: the damaged file is named" has "$err" "step-3/model.safetensors: sha256 differs"
+check "flipped byte: resumed from step-2" has "$err" "resuming from $tmp/dmg/ckpt/step-2"
+check "flipped byte + fallback: same final weights as uninterrupted" same "$(sha "$tmp/dmg/final/model.safetensors")" \
+  "$ref_model"
+check "flipped byte + fallback: metrics 1..$S" steps_ok "$tmp/dmg/metrics.jsonl" $S
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/trn" --stop-after 2
+[ "$rc" -eq 0 ] || die "stop-after 2"
+opt=$tmp/trn/ckpt/step-2/optimizer.safetensors
+head -c $(($(stat -c %s "$opt") / 2)) "$opt" >"$opt.cut" && mv "$opt.cut" "$opt"
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/trn" --resume
+check "truncated newest checkpoint: resume falls back to step-1 and finishes" test "$rc" -eq 0
+check "truncated newest checkpoint: same final weights" same "$(sha "$tmp/trn/final/model.safetensors")" "$ref_model"
+flip "$tmp/trn/ckpt/step-$S/config.json" 3
+for k in $(seq 1 $((S - 1))); do rm -rf "$tmp/trn/ckpt/step-$k"; done
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/trn" --resume
+check "every checkpoint damaged: --resume refused" test "$rc" -eq 1
+check "every checkpoint damaged: the message says what was skipped" has "$err" "skipped a damaged one"
+
 # ---- SIGTERM mid-run: exit 143, checkpoint of the last completed step, resume ----
 res=$("$PY" "$HERE/killer.py" term 2 "$tmp/t" -- "$BIN" train -c "$tmp/rl.yaml" --threads 1 steps=$S out="$tmp/t" \
   checkpoint.every=0)
