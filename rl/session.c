@@ -54,7 +54,9 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
     snprintf(s->st.phase, sizeof s->st.phase, "%s", o->phase);
     s->st.seed = (uint64_t)c->seed;
   }
-  if ((st = skl_ckpt_load_model(&s->model, from, true, err)))
+  /* no unexpected tensors: checkpoints hold only the model's, so an extra
+   * tensor would be dropped from everything this run writes (issue 18) */
+  if ((st = skl_ckpt_load_model(&s->model, from, false, err)))
     return skl_error_prefix(err, "%s model %s", o->resume ? "checkpoint" : "starting", from);
   if ((st = skl_model_grads_alloc(&s->model, err))) return st;
   /* the tokenizer travels with the starting model (checkpoints copy it) */

@@ -140,7 +140,7 @@ skl_status skl_ckpt_load_model(skl_model *m, const char *dir, bool allow_unexpec
       if (allow_unexpected) continue;
       s = skl_error_set(err, SKL_ERR_INVALID,
                         "%s: unexpected tensor '%s' (not part of a %s model with this config.json; "
-                        "remove it or allow unexpected tensors)",
+                        "remove it from model.safetensors: training would not carry it into its checkpoints)",
                         dir, name, skl_arch_name(cfg.arch));
       break;
     }

@@ -62,6 +62,27 @@ for e in set-skill=logic dup-id records+1; do
     filter.out="$tmp/run/filtered"
 done
 
+# issue 18: a starting model with a tensor the engine does not know: refused
+# (training dropped it from every checkpoint and final model it wrote)
+cp -r "$FX/warm" "$tmp/extra"
+"$PY" - "$tmp/extra/model.safetensors" <<'PYEOF' || die "adding a tensor"
+import json, struct, sys
+p = sys.argv[1]
+b = open(p, "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+data = b[8 + n:]
+h["model.extra_adapter.weight"] = {"dtype": "F32", "shape": [2], "data_offsets": [len(data), len(data) + 8]}
+data += struct.pack("<2f", 1.0, 2.0)
+hb = json.dumps(h).encode()
+hb += b" " * (-len(hb) % 8)
+open(p, "wb").write(struct.pack("<Q", len(hb)) + hb + data)
+PYEOF
+for cmd in train sft; do
+  expect_refusal "$cmd: starting model with an unknown tensor" "unexpected tensor 'model.extra_adapter.weight'" -- \
+    "$BIN" $cmd -c "$tmp/rl.yaml" -q model="$tmp/extra"
+done
+
 # the dataset was counted in another tokenizer than the model's
 expect_refusal "tokenizer mismatch" "tokenizer" "re-synthesize" -- "$BIN" train -c "$tmp/rl.yaml" -q data="$FX/data_tok2"
 expect_refusal "sft: tokenizer mismatch" "tokenizer" -- "$BIN" sft -c "$tmp/rl.yaml" -q data="$FX/data_tok2"
