@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -76,6 +77,13 @@ skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
       st->bad_streak = json_integer_value(json_object_get(j, "bad_streak"));
       st->bad_total = json_integer_value(json_object_get(j, "bad_total"));
       st->samples_seen = json_integer_value(json_object_get(j, "samples_seen"));
+      /* counters index the data order and the step schedule: a negative one
+       * (a damaged or hand-edited file) would index before the arrays */
+      if (st->step < 0 || st->epoch < 0 || st->cursor < 0 || st->bad_streak < 0 || st->bad_total < 0 ||
+          st->samples_seen < 0 || st->epoch > INT32_MAX)
+        s = skl_error_set(err, SKL_ERR_RANGE,
+                          "%s: step, epoch, cursor and the counters must be non-negative (epoch < 2^31); the "
+                          "checkpoint is damaged: resume from an earlier one or start over", path);
     }
     json_decref(j);
   }

@@ -67,6 +67,10 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   rl_data_opts dopt = {.dir = c->data, .split = "train", .skills = c->skills, .format = (skl_chat_format)c->chat_format,
                        .max_prompt = max_prompt, .check_tokenizer = 1, .quote_evidence = c->sft_target == 1};
   if ((st = rl_dataset_load(&dopt, s->tok, &s->data, err))) return st;
+  if (s->st.cursor > s->data.n)
+    return skl_error_set(err, SKL_ERR_RANGE,
+                         "--resume: %s stopped at item %lld of an epoch, but the dataset has %d items; resume with "
+                         "the run's own data (%s/config.yaml)", from, (long long)s->st.cursor, s->data.n, s->run_dir);
   s->order = malloc(sizeof *s->order * (size_t)s->data.n);
   if (!s->order) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   rl_epoch_order(s->st.seed, (int)s->st.epoch, s->data.n, s->order);

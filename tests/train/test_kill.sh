@@ -91,6 +91,16 @@ run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/trn" --resu
 check "every checkpoint damaged: --resume refused" test "$rc" -eq 1
 check "every checkpoint damaged: the message says what was skipped" has "$err" "skipped a damaged one"
 
+# a negative cursor in trainer_state.json (no checksums: an older checkpoint)
+# indexed before the data order; now the checkpoint counts as damaged
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/neg" --stop-after 1
+[ "$rc" -eq 0 ] || die "stop-after 1"
+rm "$tmp/neg/ckpt/step-1/checksums.json"
+sed -i 's/"cursor": [0-9]*/"cursor": -3/' "$tmp/neg/ckpt/step-1/trainer_state.json"
+run "$BIN" train -c "$tmp/rl.yaml" -q --threads 1 steps=$S out="$tmp/neg" --resume
+check "negative cursor in trainer_state.json: --resume refused" test "$rc" -eq 1
+check "negative cursor: the message says why" has "$err" "must be non-negative"
+
 # ---- SIGTERM mid-run: exit 143, checkpoint of the last completed step, resume ----
 res=$("$PY" "$HERE/killer.py" term 2 "$tmp/t" -- "$BIN" train -c "$tmp/rl.yaml" --threads 1 steps=$S out="$tmp/t" \
   checkpoint.every=0)
