@@ -23,9 +23,13 @@ meson test -C build --suite unit --print-errorlogs --logbase unit || status=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --suite unit --print-errorlogs --logbase unit || status=1
 meson test -C build --suite slow --print-errorlogs --timeout-multiplier 3 --logbase slow || status=1
+# The parser fuzzers (slow suite) also under the sanitizers: that is where they find bugs.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan fuzz_parsers fuzz_safetensors --print-errorlogs --timeout-multiplier 3 --logbase fuzz ||
+  status=1
 meson test -C build --suite mpi --print-errorlogs --timeout-multiplier 3 --logbase mpi || status=1
 
 # One closing line over all runs: "N passed, N failed".
 python3 scripts/test_summary.py build/meson-logs/unit.json build-asan/meson-logs/unit.json \
-  build/meson-logs/slow.json build/meson-logs/mpi.json || status=1
+  build/meson-logs/slow.json build-asan/meson-logs/fuzz.json build/meson-logs/mpi.json || status=1
 exit $status
