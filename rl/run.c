@@ -295,16 +295,17 @@ skl_status rl_run_claim(const char *run_dir, bool resume, bool overwrite, int *l
   if (!s && (fd = open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
     s = skl_error_set(err, SKL_ERR_IO, "%s: cannot open: %s", lpath, strerror(errno));
   if (!s && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
     char pid[32] = "";
     ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
     pid[n > 0 ? n : 0] = '\0';
     pid[strcspn(pid, "\n")] = '\0';
-    s = errno == EWOULDBLOCK
+    s = e == EWOULDBLOCK
             ? skl_error_set(err, SKL_ERR_STATE,
                             "%s is being written by another skillrl process (pid %s, holding %s); wait for it to "
                             "end or choose another out folder",
                             run_dir, *pid ? pid : "?", lpath)
-            : skl_error_set(err, SKL_ERR_IO, "%s: cannot lock: %s", lpath, strerror(errno));
+            : skl_error_set(err, SKL_ERR_IO, "%s: cannot lock: %s", lpath, strerror(e));
   }
   if (!s) {
     char pid[32];

@@ -64,6 +64,8 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   if (!s->tokenizer_path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   if ((st = skl_tokenizer_load(s->tokenizer_path, &s->tok, err)))
     return skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
+  if (max_prompt < 0) /* checked before tokenizing a prompt too long by its bytes alone */
+    max_prompt = s->model.cfg.max_position - c->max_response > 0 ? s->model.cfg.max_position - c->max_response : 0;
   rl_data_opts dopt = {.dir = c->data, .split = "train", .skills = c->skills, .format = (skl_chat_format)c->chat_format,
                        .max_prompt = max_prompt, .check_tokenizer = 1, .quote_evidence = c->sft_target == 1};
   if ((st = rl_dataset_load(&dopt, s->tok, &s->data, err))) return st;

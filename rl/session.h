@@ -62,7 +62,9 @@ typedef struct {
 
 /* Set up: dist, run folder + resolved config (rank 0), tokenizer, model
  * (checkpoint on resume), dataset (split "train"), optimizer with adamw from
- * the config's lr fields given here, metrics file.
+ * the config's lr fields given here, metrics file. max_prompt: items whose
+ * prompt is longer are refused (0: no limit; -1: the model's window minus
+ * rollout.max_response, known once the model is loaded).
  * @return SKL_OK or the first error (session half-built: call rl_session_free). */
 skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_adamw_config *adam, int max_prompt,
                            skl_error *err);

@@ -534,7 +534,9 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
                          .total_steps = c->schedule == 1 ? c->steps : 0, .min_lr_ratio = c->min_lr_ratio};
   skl_status st = SKL_OK;
   if (c->group > 4096) st = skl_error_set(err, SKL_ERR_RANGE, "batch.group %d is above 4096", c->group);
-  if (!st) st = rl_session_init(&t.s, &o, &ac, 0, err);
+  /* -1: prompts that cannot fit the window with the response budget are
+   * refused while loading (a huge record before it is tokenized) */
+  if (!st) st = rl_session_init(&t.s, &o, &ac, -1, err);
   rl_session *s = &t.s;
   if (!st && c->prompts % s->dist.size)
     st = skl_error_set(err, SKL_ERR_INVALID, "batch.prompts %d does not divide across %d ranks (groups stay whole "

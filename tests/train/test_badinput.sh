@@ -62,6 +62,13 @@ for e in set-skill=logic dup-id records+1; do
     filter.out="$tmp/run/filtered"
 done
 
+# issue 18: an 8 MiB prompt is refused before it is tokenized (train checks
+# the window while loading, as filter does)
+cp -r "$FX/data7" "$tmp/huge"
+"$PY" "$HERE/dataset_edit.py" "$tmp/huge" huge-prompt=8 train || die "making an 8 MiB prompt"
+expect_refusal "train: an 8 MiB prompt" "bytes, far more than the 4088 tokens" -- \
+  "$BIN" train -c "$tmp/rl.yaml" -q data="$tmp/huge"
+
 # issue 18: a starting model with a tensor the engine does not know: refused
 # (training dropped it from every checkpoint and final model it wrote)
 cp -r "$FX/warm" "$tmp/extra"
