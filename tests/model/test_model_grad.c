@@ -303,7 +303,7 @@ typedef struct {
 } ce_ctx;
 static double ce_J(void *p) {
   ce_ctx *c = p;
-  return skl_ce_fused(NULL, NULL, NULL, NULL, c->x, c->w, c->y, c->coef, c->N, c->C, c->V, c->scr);
+  return skl_ce_fused(NULL, NULL, NULL, NULL, NULL, c->x, c->w, c->y, c->coef, c->N, c->C, c->V, c->scr);
 }
 static void test_ce(void) {
   int N = 1100, C = 8, V = 50; /* chunk = 1024 rows: two chunks */
@@ -312,7 +312,7 @@ static void test_ce(void) {
   c.scr = zeros(skl_ce_scratch_floats(V, C));
   for (int n = 0; n < N; n++) c.y[n] = n % 7 == 3 ? -1 : (n * 37) % V;
   float *lp = zeros(N), *ent = zeros(N), *dx = zeros(N * C), *dw = zeros(V * C);
-  double loss = skl_ce_fused(lp, ent, dx, dw, c.x, c.w, c.y, c.coef, N, C, V, c.scr);
+  double loss = skl_ce_fused(lp, ent, NULL, dx, dw, c.x, c.w, c.y, c.coef, N, C, V, c.scr);
   CHECK_NEAR(loss, ce_J(&c), 1e-9 * fabs(loss) + 1e-9);
   /* per-token log-prob and entropy against a direct double computation */
   double elp = 0, een = 0, lsum = 0;
@@ -356,7 +356,7 @@ static void test_ce_loss_order(void) {
   double loss[2];
   for (int t = 0; t < 2; t++) {
     omp_set_num_threads(t ? hi : 1);
-    loss[t] = skl_ce_fused(lp, NULL, NULL, NULL, x, w, y, coef, N, C, V, scr);
+    loss[t] = skl_ce_fused(lp, NULL, NULL, NULL, NULL, x, w, y, coef, N, C, V, scr);
     double want = 0;
     for (int n = 0; n < N; n++)
       if (y[n] >= 0) want += (double)coef[n] * (double)(-lp[n]);
