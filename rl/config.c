@@ -76,14 +76,17 @@ static const skl_cfg_field fields[] = {
       "prediction on the prompt; metrics report answer_loss apart)"),
     E("sft.target", sft_target, "answer", rl_sft_targets,
       "SFT response: answer = \"Answer: <gold>\"; quote = first the inserts (\"Entry ...: its value is ...\") of "
-      "the entries the answer's expression names, one per line, then the answer line: the quoting teaches a "
+      "the entries the answer's expression names, one per line (none when it names no single entry, as logic's structural questions), then the answer line: the quoting teaches a "
       "small model to find and copy its evidence (raise rollout.max_response to fit)"),
     F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
     F("pretrain.steps", SKL_CFG_INT, pt_steps, "600", 0, 1e9, "pretraining steps (skillrl pretrain)"),
     F("pretrain.tokens", SKL_CFG_INT, pt_tokens, "16384", 16, 1e9, "tokens per pretraining step, over all ranks (rows = tokens / the step's length)"),
     F("pretrain.seq", SKL_CFG_INT, pt_seq, "1024", 32, 1e7, "row length at the end of the length curriculum (<= the model's window)"),
     F("pretrain.seq_start", SKL_CFG_INT, pt_seq_start, "128", 32, 1e7, "row length at step 0; grows linearly to pretrain.seq"),
-    F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of pretrain.steps over which the row length grows (0: pretrain.seq from the start)"),
+    F("pretrain.induction_steps", SKL_CFG_INT, pt_induction_steps, "0", 0, 1e9,
+      "the first N steps draw only induction rows of random tokens at pretrain.seq_start (the copying circuit "
+      "forms there fastest: a sharp drop of loss_induction_random); the mixture and the length curriculum follow"),
+    F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of the steps after pretrain.induction_steps over which the row length grows (0: pretrain.seq at once)"),
     F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate (cosine to optim.min_lr_ratio)"),
     F("pretrain.warmup", SKL_CFG_INT, pt_warmup, "20", 0, 1e9, "pretraining warm-up steps"),
     {.key = "pretrain.mixture", .type = SKL_CFG_FLOAT_MAP, .offset = offsetof(rl_train_cfg, pt_mixture),

@@ -12,7 +12,9 @@
 
 int rl_pt_seq_at(const rl_train_cfg *c, int64_t step) {
   int lo = c->pt_seq_start < c->pt_seq ? c->pt_seq_start : c->pt_seq, hi = c->pt_seq;
-  double span = c->pt_curriculum * (double)c->pt_steps;
+  if (step < c->pt_induction_steps) return lo;
+  step -= c->pt_induction_steps;
+  double span = c->pt_curriculum * (double)(c->pt_steps - c->pt_induction_steps);
   double f = span >= 1 ? (double)step / span : 1.0;
   if (f > 1) f = 1;
   int T = lo + (int)((double)(hi - lo) * f);

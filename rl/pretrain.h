@@ -25,9 +25,9 @@ typedef struct {
                     int32_t *targets, uint8_t *probe, int *label, skl_error *err);
 } rl_pt_source;
 
-/* Row length of step `step` (0-based): pretrain.seq_start growing linearly to
- * pretrain.seq over the first pretrain.curriculum share of pretrain.steps, in
- * multiples of 32 (pure). */
+/* Row length of step `step` (0-based): pretrain.seq_start through the
+ * induction-first steps, then growing linearly to pretrain.seq over the
+ * pretrain.curriculum share of the steps after them, in multiples of 32 (pure). */
 int rl_pt_seq_at(const rl_train_cfg *c, int64_t step);
 /* Rows of a step at length T over `ranks` ranks: pretrain.tokens / T, at
  * least one per rank, a multiple of ranks (pure). */

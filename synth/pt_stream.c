@@ -230,6 +230,15 @@ static skl_status build_docs(const synth_pt_stream *s, uint64_t text_seed, size_
   return st;
 }
 
+/* Whether text[a, b) holds a digit: recall's accuracy counts the tokens of a
+ * quoted value that carry its numbers (the words around them, "the result
+ * of", are a template any model predicts). */
+static bool has_digit(const char *text, int32_t a, int32_t b) {
+  for (int32_t i = a; i < b; i++)
+    if (text[i] >= '0' && text[i] <= '9') return true;
+  return false;
+}
+
 /* Keep the last `n` tokens of w->ids (and their offsets). @return the first
  * kept byte. */
 static size_t keep_tail(synth_pt_scratch *w, size_t n) {
@@ -319,12 +328,14 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     x -= s->p.mixture[comp];
     comp++;
   }
+  bool first = step < s->p.induction_steps; /* the induction-first phase */
+  if (first) comp = SYNTH_PT_INDUCTION;
   size_t n = (size_t)T + 1; /* inputs and the target after the last */
   memset(probe, 0, (size_t)T);
   skl_status st = SKL_OK;
   bool loss_all = true;
   if (comp == SYNTH_PT_INDUCTION) {
-    bool text = skl_rng_uniform(&r) < s->p.induction_text;
+    bool text = skl_rng_uniform(&r) < s->p.induction_text && !first;
     *label = text ? SYNTH_PT_LABEL_INDUCTION_TEXT : SYNTH_PT_LABEL_INDUCTION_RANDOM;
     if (text) {
       if ((st = text_tokens(s, &r, n, NULL, 0, NULL, w, err))) return st;
@@ -347,9 +358,9 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     if (n_q > n_e) n_q = n_e;
     pt_entry e[256];
     skill_anchor_kind kind = (skill_anchor_kind)skl_rng_below(&r, SKILL_ANCHOR_KIND_COUNT);
-    /* entries take at most ~35% of the row and questions ~25%, whatever the
+    /* entries take at most ~40% of the row and questions ~40%, whatever the
      * names' and values' lengths in this tokenizer */
-    size_t used = 0, lim_e = (size_t)T * 35 / 100, lim_q = (size_t)T / 4, cost[256];
+    size_t used = 0, lim_e = (size_t)T * 2 / 5, lim_q = (size_t)T * 2 / 5, cost[256];
     int kept = 0;
     for (int i = 0; i < n_e; i++) {
       bool dup;
@@ -411,7 +422,8 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
       at = v1 + 3; /* ".\n\n" */
       if (en->at < cut) continue;
       for (size_t k = 1; k < n; k++)
-        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0) probe[k - 1] = 1;
+        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0 && has_digit(w->text.data, w->off[k], w->off[k + 1]))
+          probe[k - 1] = 1;
     }
   } else {
     *label = SYNTH_PT_LABEL_DOCUMENTS;

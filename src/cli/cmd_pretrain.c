@@ -61,6 +61,7 @@ static skl_status make_stream(const rl_train_cfg *c, synth_genres **g, skl_token
   free(tp);
   synth_pt_params pp = {.induction_text = c->pt_induction_text, .repeat_share = c->pt_repeat_share,
                         .tokens_per_entry = c->pt_tokens_per_entry, .tokens_per_query = c->pt_tokens_per_query,
+                        .induction_steps = c->pt_induction_steps,
                         .genres = genres, .n_genres = n};
   for (int i = 0; i < c->pt_mixture.n; i++)
     for (int k = 0; k < SYNTH_PT_COMPONENT_COUNT; k++)

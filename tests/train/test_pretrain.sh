@@ -70,6 +70,22 @@ EOF
 check "metrics: steps, per-kind loss/accuracy, curriculum ($(tail -1 "$tmp/m.txt"))" [ $? -eq 0 ]
 if command -v gnuplot >/dev/null; then check "curves.png" [ -s "$tmp/A/curves.png" ]; fi
 
+# ---- induction-first steps: only random-token induction rows, at seq_start ----
+pt pretrain.out="$tmp/I" pretrain.induction_steps=3
+check "induction_steps exits 0" [ "$rc" -eq 0 ]
+"$PY" - "$tmp/I/metrics.jsonl" <<'EOF' >"$tmp/i.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for r in rows[:3]:
+    assert r["seq"] == 128, r["seq"]
+    for kind in ("induction_text", "recall", "documents"):
+        assert r["loss_" + kind] is None, (r["step"], kind)
+    assert r["loss_induction_random"] is not None
+# the length curriculum runs over the 3 steps after them: 128, then up to 256
+assert [r["seq"] for r in rows[3:]] == [128, 192, 256], [r["seq"] for r in rows]
+EOF
+check "induction-first steps: random induction only, at seq_start ($(tail -1 "$tmp/i.txt"))" [ $? -eq 0 ]
+
 # ---- bit-exact resume: --stop-after 3 then --resume; SIGTERM mid-run ----
 pt pretrain.out="$tmp/B" --stop-after 3
 check "stop-after exits 0" [ "$rc" -eq 0 ]
