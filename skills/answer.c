@@ -21,11 +21,16 @@ static int ci_prefix(const char *s, const char *end, const char *lit) {
   return 1;
 }
 
-/* Copy [b, e) into out (cap bytes), cut to fit. */
+/* Copy [b, e) into out (cap bytes), cut to fit; a cut never splits a UTF-8
+ * character (it backs up over at most 3 continuation bytes), so what is kept
+ * of valid text stays valid. */
 static void copy_span(char *out, size_t cap, const char *b, const char *e) {
   size_t n = (size_t)(e - b);
   if (cap == 0) return;
-  if (n > cap - 1) n = cap - 1;
+  if (n > cap - 1) {
+    n = cap - 1;
+    for (int k = 0; k < 3 && n > 0 && ((unsigned char)b[n] & 0xC0) == 0x80; k++) n--;
+  }
   memcpy(out, b, n);
   out[n] = '\0';
 }
@@ -305,7 +310,10 @@ static int read_number_answer(const char *s, double *out) {
 }
 
 static int numbers_match(double x, double gold) {
-  return fabs(x - gold) <= SKILL_NUMBER_TOL + 1e-12 * fmax(1.0, fabs(gold));
+  /* volatile: the product is rounded on its own, never fused into the sum
+   * (-march=native allows FMA), so python/skillrl_reward.py gets the same bits */
+  volatile double rel = 1e-12 * fmax(1.0, fabs(gold));
+  return fabs(x - gold) <= SKILL_NUMBER_TOL + rel;
 }
 
 /* ---- strings ------------------------------------------------------------- */

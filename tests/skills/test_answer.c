@@ -227,7 +227,7 @@ static const vcase CASES[] = {
     {C, "A", "Answer: A. [ID: B-292]", 1, 1},
     {C, "A", "Answer: A: Document 3", 1, 1},
     {C, "A", "Answer: A. Document 3 (B)", 0, 1},
-    {C, "A", "\boxed{A} or \boxed{B}", 0, 0},
+    {C, "A", "\\boxed{A} or \\boxed{B}", 0, 0},
     {C, "A", "Answer: B\nAnswer: A or B", 0, 1},
     {N, "518", "Answer: 518 or zzqx", 0, 1},
     {N, "518", "Answer: not 518", 0, 1},
@@ -299,6 +299,12 @@ static void test_extract(void) {
   char small[4];
   CHECK(skill_answer_extract("Answer: 123456", small, sizeof small, NULL) == 1);
   CHECK_STR(small, "123");
+  /* a cut never splits a UTF-8 character: 300 x U+00E9 keeps 255 of them (510 bytes) */
+  char accents[8 + 600 + 1] = "Answer: ";
+  for (int i = 0; i < 300; i++) memcpy(accents + 8 + 2 * i, "\xc3\xa9", 3);
+  CHECK(skill_answer_extract(accents, out, sizeof out, NULL) == 1);
+  CHECK(strlen(out) == 510);
+  CHECK(strcmp(out + 508, "\xc3\xa9") == 0);
   /* huge response: 4 MB of filler, answer at the end, then at the start */
   size_t big = 4u << 20;
   char *r = malloc(big + 64);
