@@ -660,7 +660,8 @@ def _label(label, datasource=None):
 def reward_func(queries, prompts, labels, **kwargs):
     """OpenRLHF: --remote_rm_url python/skillrl_reward.py (label_key label).
     queries are prompt + response; the response is what follows the prompt.
-    @return a list of floats (OpenRLHF's examples wrap it in torch.tensor)"""
+    @return {"rewards", "scores", "extra_logs"} with torch tensors when torch
+    can be imported (OpenRLHF >= 0.8), else a list of floats"""
     sources = kwargs.get("datasource") or [None] * len(queries)
     out = []
     for i, q in enumerate(queries):
@@ -668,7 +669,12 @@ def reward_func(queries, prompts, labels, **kwargs):
         resp = q[len(p):] if p and q.startswith(p) else q
         t, gold = _label(labels[i], sources[i])
         out.append(1.0 if verify(t, gold, resp).correct else 0.0)
-    return out
+    try:
+        import torch  # optional: only inside OpenRLHF's process
+    except ImportError:
+        return out
+    r = torch.tensor(out, dtype=torch.float32)
+    return {"rewards": r, "scores": r, "extra_logs": {"skillrl_accuracy": r}}
 
 
 def trl_reward(completions, solution=None, answer_type=None, data_source=None, **kwargs):
