@@ -305,6 +305,9 @@ def test_adapters():
     lab = json.dumps({"answer_type": "choice", "ground_truth": "C"})
     r = R.reward_func(["Q?\nAnswer: C", "Q?\nAnswer: C or D", "P\nAnswer: 7"], ["Q?", "Q?", "P"],
                       [lab, lab, "7"], datasource=["skillrl/logic", "skillrl/logic", "skillrl/niah"])
+    if isinstance(r, dict):  # torch importable: OpenRLHF's {rewards, scores, extra_logs} tensors
+        check(sorted(r) == ["extra_logs", "rewards", "scores"], "openrlhf dict keys %r" % sorted(r))
+        r = r["rewards"].tolist()
     check(r == [1.0, 0.0, 1.0], "openrlhf rewards %r" % r)
     # TRL: plain and conversational completions, columns as keyword lists
     r = R.trl_reward(["Answer: 42", [{"role": "assistant", "content": "Answer: B"}], "Answer: not 42"],
