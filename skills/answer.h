@@ -55,7 +55,8 @@
 /* Absolute tolerance for NUMBER answers: half a unit of the 2nd decimal. */
 #define SKILL_NUMBER_TOL 0.005
 
-/* Longest extracted answer kept (bytes, including the NUL); longer text is cut. */
+/* Longest extracted answer kept (bytes, including the NUL); longer text is cut,
+ * never inside a UTF-8 character. */
 #define SKILL_ANSWER_MAX 512
 
 typedef struct {

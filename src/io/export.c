@@ -169,6 +169,28 @@ static char *parent_of(const char *path) {
   return p;
 }
 
+/* realpath of path, or of its nearest existing ancestor. @return out or NULL */
+static char *nearest_real(const char *path, char out[PATH_MAX]) {
+  char *p = strdup(path);
+  char *r = NULL;
+  for (int i = 0; p && i < 64 && !(r = realpath(p, out)); i++) {
+    char *up = parent_of(p);
+    bool same = !up || !strcmp(up, p);
+    free(p);
+    p = up;
+    if (same) break;
+  }
+  free(p);
+  return r;
+}
+
+/* true when a is b or lies inside b (both resolved paths). */
+static bool under(const char *a, const char *b) {
+  size_t n = strlen(b);
+  if (n == 1 && b[0] == '/') return true;
+  return !strncmp(a, b, n) && (a[n] == '\0' || a[n] == '/');
+}
+
 /* ---- one output file ------------------------------------------------------ */
 
 typedef struct {
@@ -306,10 +328,16 @@ skl_status skl_export_run(const skl_export_opts *opts, skl_export_report *rep, s
     return skl_error_set(err, SKL_ERR_INVALID, "export: unknown format or trainer");
   char rin[PATH_MAX], rout[PATH_MAX];
   bool out_exists = skl_fs_exists(o->out_dir);
-  if (out_exists && realpath(o->in_dir, rin) && realpath(o->out_dir, rout) &&
-      (!strcmp(rin, rout) || (!strncmp(rin, rout, strlen(rout)) && rin[strlen(rout)] == '/')))
-    return skl_error_set(err, SKL_ERR_STATE, "%s: the output folder holds the dataset %s itself; choose another -o",
-                         o->out_dir, o->in_dir);
+  if (realpath(o->in_dir, rin) && nearest_real(o->out_dir, rout)) {
+    if (out_exists && under(rin, rout))
+      return skl_error_set(err, SKL_ERR_STATE, "%s: the output folder holds the dataset %s itself; choose another -o",
+                           o->out_dir, o->in_dir);
+    if (under(rout, rin))
+      return skl_error_set(err, SKL_ERR_STATE,
+                           "%s is inside the dataset folder %s, whose manifest check would then find the exported "
+                           ".jsonl files as extra shards; choose -o outside it",
+                           o->out_dir, o->in_dir);
+  }
   if (out_exists && !o->overwrite)
     return skl_error_set(err, SKL_ERR_STATE, "%s already exists: pass --overwrite to replace it, or choose another -o",
                          o->out_dir);

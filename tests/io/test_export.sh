@@ -137,6 +137,9 @@ check "missing dataset folder: exit 1, named" has "$err" "$tmp/nosuchdir: no suc
 run "$BIN" export "$ds" -o "$ds" --overwrite
 check "OUT = the dataset is refused even with --overwrite" has "$err" "holds the dataset"
 check "... the dataset survives" test -f "$ds/manifest.json"
+run "$BIN" export "$ds" -o "$ds/exported"
+check "OUT inside the dataset is refused (its manifest check would see extra shards)" has "$err" "is inside the dataset folder"
+check "... nothing written there" test ! -e "$ds/exported"
 
 # a shard changed after synth: the manifest's sha256 catches it
 cp -r "$ds" "$tmp/ds_mod"
