@@ -49,7 +49,7 @@ int skl_cmd_export(int argc, char **argv) {
       .epilog =
           "Columns: data_source (skillrl/<skill>), prompt (chat messages [{role, content}]), ability,\n"
           "reward_model {style, ground_truth}, extra_info {index, id, skill, split, answer_type, n_tokens,\n"
-          "seed, difficulty, blueprint (JSON text)}, answer_type, ground_truth (a string); --for openrlhf\n"
+          "template, seed, difficulty, blueprint (JSON text)}, answer_type, ground_truth (a string); --for openrlhf\n"
           "adds datasource and label ({answer_type, ground_truth} as JSON text), --for trl adds solution.\n"
           "Rewards: python/skillrl_reward.py (compute_score for verl, reward_func for OpenRLHF, trl_reward\n"
           "for TRL) scores exactly as skillrl's own verifier; docs/trainers.md has a config per trainer.",

@@ -66,6 +66,7 @@ static const skl_parquet_node info_fields[] = {
     {"index", SKL_PARQUET_INT64, false, NULL, 0},       {"id", SKL_PARQUET_STRING, false, NULL, 0},
     {"skill", SKL_PARQUET_STRING, false, NULL, 0},      {"split", SKL_PARQUET_STRING, false, NULL, 0},
     {"answer_type", SKL_PARQUET_STRING, false, NULL, 0}, {"n_tokens", SKL_PARQUET_INT64, false, NULL, 0},
+    {"template", SKL_PARQUET_STRING, false, NULL, 0},
     {"seed", SKL_PARQUET_INT64, false, NULL, 0},        {"difficulty", SKL_PARQUET_STRING, false, NULL, 0},
     {"blueprint", SKL_PARQUET_STRING, false, NULL, 0}};
 
@@ -79,7 +80,7 @@ static const struct {
     {{"prompt", SKL_PARQUET_LIST, false, msg_elem, 1}, T_ALL},
     {{"ability", SKL_PARQUET_STRING, false, NULL, 0}, T_ALL},
     {{"reward_model", SKL_PARQUET_STRUCT, false, rm_fields, 2}, T_ALL},
-    {{"extra_info", SKL_PARQUET_STRUCT, false, info_fields, 9}, T_ALL},
+    {{"extra_info", SKL_PARQUET_STRUCT, false, info_fields, 10}, T_ALL},
     {{"answer_type", SKL_PARQUET_STRING, false, NULL, 0}, T_ALL},
     {{"ground_truth", SKL_PARQUET_STRING, false, NULL, 0}, T_ALL},
     {{"datasource", SKL_PARQUET_STRING, false, NULL, 0}, 1u << SKL_EXPORT_ALL | 1u << SKL_EXPORT_OPENRLHF},
@@ -104,6 +105,7 @@ static skl_status make_row(const json_t *rec, uint64_t index, unsigned want, jso
   const char *gold = json_string_value(json_object_get(rec, "answer"));
   const char *atype = json_string_value(json_object_get(rec, "answer_type"));
   const json_t *diff = json_object_get(ei, "difficulty");
+  const char *tmpl = json_string_value(json_object_get(ei, "template")); /* synth template.format */
   json_t *prompt = json_array();
   const json_t *msgs = json_object_get(rec, "prompt");
   size_t i;
@@ -114,11 +116,12 @@ static skl_status make_row(const json_t *rec, uint64_t index, unsigned want, jso
   }
   json_t *label = json_pack("{s:s, s:s}", "answer_type", atype, "ground_truth", gold);
   json_t *row = json_pack(
-      "{s:s, s:o, s:O, s:{s:O, s:s}, s:{s:I, s:O, s:O, s:O, s:s, s:O, s:O, s:o, s:o}, s:s, s:s}", "data_source", ds,
+      "{s:s, s:o, s:O, s:{s:O, s:s}, s:{s:I, s:O, s:O, s:O, s:s, s:O, s:s, s:O, s:o, s:o}, s:s, s:s}", "data_source", ds,
       "prompt", prompt, "ability", json_object_get(rec, "ability"), "reward_model", "style",
       json_object_get(json_object_get(rec, "reward_model"), "style"), "ground_truth", gold, "extra_info", "index",
       (json_int_t)index, "id", json_object_get(rec, "id"), "skill", json_object_get(rec, "skill"), "split",
-      json_object_get(rec, "split"), "answer_type", atype, "n_tokens", json_object_get(ei, "n_tokens"), "seed",
+      json_object_get(rec, "split"), "answer_type", atype, "n_tokens", json_object_get(ei, "n_tokens"), "template",
+      tmpl ? tmpl : "none", "seed",
       json_object_get(ei, "seed"), "difficulty", json_is_string(diff) ? json_incref((json_t *)diff) : json_text(diff),
       "blueprint", json_text(json_object_get(ei, "blueprint")), "answer_type", atype, "ground_truth", gold);
   if (!row || !label) {

@@ -10,8 +10,11 @@
  *                                              --apply_chat_template, TRL prompt)
  *   ability       string
  *   reward_model  {style, ground_truth}        ground_truth always a string
- *   extra_info    {index, id, skill, split, answer_type, n_tokens, seed,
- *                  difficulty, blueprint}     difficulty and blueprint as JSON
+ *   extra_info    {index, id, skill, split, answer_type, n_tokens, template,
+ *                  seed, difficulty, blueprint}
+ *                                              n_tokens counts the chat template
+ *                                              named by template ("none": the
+ *                                              text only); difficulty, blueprint as JSON
  *                                              text, so every skill's files have
  *                                              one schema and concatenate
  *   answer_type   number|string|choice|list|set
