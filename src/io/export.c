@@ -187,6 +187,15 @@ static char *nearest_real(const char *path, char out[PATH_MAX]) {
   return r;
 }
 
+/* A skill or split name usable as a file name. */
+static bool plain_name(const char *s) {
+  if (!s || !*s || strlen(s) > 100) return false;
+  for (; *s; s++)
+    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+      return false;
+  return true;
+}
+
 /* true when a is b or lies inside b (both resolved paths). */
 static bool under(const char *a, const char *b) {
   size_t n = strlen(b);
@@ -235,11 +244,12 @@ static void sink_abort(sink *s) {
   s->pw = NULL;
 }
 
-/* Convert shards [a, b) of m (one skill and split) into tmp/<skill>/<split>.EXT. */
-static skl_status export_group(const skl_export_opts *o, const skl_manifest *m, size_t a, size_t b, const char *tmp,
-                               const skl_parquet_node *cols, int ncols, unsigned want, skl_export_report *rep,
-                               skl_error *err) {
-  const skl_manifest_shard *first = &m->shards[a];
+/* Convert the shards idx[0..n) of m (one skill and split, in manifest order)
+ * into tmp/<skill>/<split>.EXT. */
+static skl_status export_group(const skl_export_opts *o, const skl_manifest *m, const size_t *idx, size_t n,
+                               const char *tmp, const skl_parquet_node *cols, int ncols, unsigned want,
+                               skl_export_report *rep, skl_error *err) {
+  const skl_manifest_shard *first = &m->shards[idx[0]];
   char rel[1024], path[PATH_MAX + 1100];
   snprintf(rel, sizeof rel, "%s/%s.%s", first->skill, first->split, o->format == SKL_EXPORT_JSONL ? "jsonl" : "parquet");
   snprintf(path, sizeof path, "%s/%s", tmp, first->skill);
@@ -249,8 +259,8 @@ static skl_status export_group(const skl_export_opts *o, const skl_manifest *m, 
   sink s = {0};
   st = sink_open(&s, o, path, cols, ncols, err);
   uint64_t rows = 0;
-  for (size_t k = a; k < b && !st; k++) {
-    char *shard = skl_path_join(o->in_dir, m->shards[k].path);
+  for (size_t j = 0; j < n && !st; j++) {
+    char *shard = skl_path_join(o->in_dir, m->shards[idx[j]].path);
     if (!shard) { st = NOMEM(err); break; }
     skl_jsonl_reader *r = NULL;
     st = skl_jsonl_open(&r, shard, err);
@@ -368,14 +378,31 @@ skl_status skl_export_run(const skl_export_opts *opts, skl_export_report *rep, s
   snprintf(old, sizeof old, "%s.old.%ld", o->out_dir, (long)getpid());
   rm_rf(tmp);
   st = skl_fs_mkdirs(tmp, err);
-  /* shards are sorted by path: "<skill>/<split>-NNNNN..." groups consecutive */
-  for (size_t a = 0, b; a < m.n_shards && !st; a = b) {
-    for (b = a + 1; b < m.n_shards && !strcmp(m.shards[b].skill, m.shards[a].skill) &&
-                    !strcmp(m.shards[b].split, m.shards[a].split);
-         b++) {
+  /* one output file per (skill, split), its shards in manifest order; the
+   * names become file names, so they must be plain */
+  size_t *idx = calloc(m.n_shards, sizeof *idx);
+  bool *done = calloc(m.n_shards, sizeof *done);
+  if (!st && (!idx || !done)) st = NOMEM(err);
+  for (size_t a = 0; a < m.n_shards && !st; a++) {
+    const skl_manifest_shard *sa = &m.shards[a];
+    if (!plain_name(sa->skill) || !plain_name(sa->split)) {
+      st = skl_error_set(err, SKL_ERR_INVALID,
+                         "%s/manifest.json: shard %s: skill '%s' / split '%s' must be plain names (letters, digits, _ "
+                         "and -): fix the manifest or regenerate the dataset",
+                         o->in_dir, sa->path, sa->skill, sa->split);
+      break;
     }
-    st = export_group(o, &m, a, b, tmp, cols, ncols, want, rep, err);
+    if (done[a]) continue;
+    size_t n = 0;
+    for (size_t b = a; b < m.n_shards; b++)
+      if (!done[b] && !strcmp(m.shards[b].skill, sa->skill) && !strcmp(m.shards[b].split, sa->split)) {
+        done[b] = true;
+        idx[n++] = b;
+      }
+    st = export_group(o, &m, idx, n, tmp, cols, ncols, want, rep, err);
   }
+  free(idx);
+  free(done);
   if (!st) st = write_summary(o, rep, tmp, cols, ncols, err);
   skl_manifest_free(&m);
   if (!st && out_exists && rename(o->out_dir, old))

@@ -30,8 +30,10 @@ check() {
 has() { [[ $1 == *"$2"* ]]; }
 
 ds=$tmp/ds
-run "$BIN" synth -c "$SRC/configs/synth/quickstart.yaml" -o "$ds" count.train=24 count.test=12 length.min=600 length.max=900
+run "$BIN" synth -c "$SRC/configs/synth/quickstart.yaml" -o "$ds" count.train=24 count.test=12 length.min=600 length.max=900 \
+  output.shard_size=3
 check "synth a small dataset" test "$rc" -eq 0
+check "... with several shards per skill and split" test -f "$ds/anti_interference/train-00001.jsonl.zst"
 
 # ---- jsonl for every trainer: files, columns, counts, rewards ----
 run "$BIN" export "$ds" -o "$tmp/all"
@@ -116,6 +118,30 @@ EOF
   check "parquet ($comp) read by hyparquet equals the jsonl rows" test "$rc" -eq 0
 done
 
+# shards listed out of order in the manifest (all -00000 first, then -00001...): still one file per skill and split
+cp -r "$ds" "$tmp/ds_shuf"
+run "$PY" -c 'import json, sys; m = json.load(open(sys.argv[1])); m["shards"].sort(key=lambda s: s["path"][-14:]); json.dump(m, open(sys.argv[1], "w"))' \
+  "$tmp/ds_shuf/manifest.json"
+run "$BIN" export "$tmp/ds_shuf" -o "$tmp/shuf"
+check "manifest with interleaved skills: exit 0" test "$rc" -eq 0
+run "$PY" -c '
+import glob, json, os, sys
+a, b = sys.argv[1:3]
+def rows(f):  # extra_info.index follows the manifest order: compare without it
+    out = []
+    for l in open(f):
+        r = json.loads(l)
+        del r["extra_info"]["index"]
+        out.append(json.dumps(r, sort_keys=True))
+    return sorted(out)
+fa = sorted(os.path.relpath(f, a) for f in glob.glob(a + "/*/*.jsonl"))
+fb = sorted(os.path.relpath(f, b) for f in glob.glob(b + "/*/*.jsonl"))
+assert fa == fb, (fa, fb)
+for f in fa:
+    assert rows(os.path.join(a, f)) == rows(os.path.join(b, f)), f
+' "$tmp/shuf" "$tmp/all"
+check "... the same files with the same rows" test "$rc" -eq 0
+
 # ---- bad input ----
 before=$(ls -R "$tmp/all" | md5sum)
 run "$BIN" export "$ds" -o "$tmp/all"
@@ -175,6 +201,12 @@ EOF
   if [[ $bad == not* ]]; then want="invalid JSON at column"; else want="split: missing required field"; fi
   check "... says what is wrong ($want) and the fix" bash -c '[[ "$1" == *"$2"* && "$1" == *"regenerate the"* ]]' _ "$err" "$want"
 done
+
+cp -r "$ds" "$tmp/ds_name"
+sed -i 's/"niah"/"..\/niah"/g' "$tmp/ds_name/manifest.json"
+run "$BIN" export "$tmp/ds_name" -o "$tmp/o5"
+check "a skill name that is not a plain file name is refused" has "$err" "must be plain names"
+check "... nothing written" test ! -e "$tmp/o5"
 
 run "$BIN" export "$ds" -o "$tmp/o4" --format csv
 check "unknown --format: exit 2, valid values named" bash -c '[[ $0 -eq 2 && "$1" == *"use jsonl or parquet"* ]]' "$rc" "$err"
