@@ -149,6 +149,14 @@ static const vcase CASES[] = {
     {S, "blue", "", 0, 0},
     {S, "blue", "Answer: \xff\xfe blue", 0, 1},
     {S, "abc", "Answer: \xff" "ABC", 0, 1},
+    /* invalid UTF-8 (overlong, surrogate, past U+10FFFF, cut) falls back to ASCII case folding, so
+     * E-acute no longer matches e-acute; valid oddities (U+FFFE, a BOM) still fold */
+    {S, "\xc3\xa9\xc0\xaf" "b", "Answer: \xc3\x89\xc0\xaf" "B", 0, 1},
+    {S, "\xc3\xa9\xed\xa0\x80" "b", "Answer: \xc3\x89\xed\xa0\x80" "B", 0, 1},
+    {S, "\xc3\xa9\xf4\x90\x80\x80" "b", "Answer: \xc3\x89\xf4\x90\x80\x80" "B", 0, 1},
+    {S, "\xc3\xa9\xf0\x9f\x98" "b", "Answer: \xc3\x89\xf0\x9f\x98" "B", 0, 1},
+    {S, "\xc3\xa9\xef\xbf\xbe" "b", "Answer: \xc3\x89\xef\xbf\xbe" "B", 1, 1},
+    {S, "\xc3\xa9\xef\xbb\xbf" "b", "Answer: \xc3\x89\xef\xbb\xbf" "B", 1, 1},
     /* ---- choices ---- */
     {C, "C", "Answer: C", 1, 1},
     {C, "C", "Answer: c", 1, 1},
