@@ -285,6 +285,36 @@ def test_differential():
     check(ones > 500, "only %d responses scored 1: the generator lost its right answers" % ones)
 
 
+def test_unicode_fold():
+    """STRING answers: NFKC + case folding (utf8proc in C, unicodedata here) agree
+    on every 3rd code point of planes 0 and 1 against its upper, lower, swapped,
+    NFD, NFKC and case-folded forms."""
+    import unicodedata
+    cases = []
+    for cp in range(0x20, 0x20000, 3):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        g = "q" + c + "z"
+        for d in sorted({c.upper(), c.lower(), c.swapcase(), c.casefold(), unicodedata.normalize("NFD", c),
+                         unicodedata.normalize("NFKC", c)}):
+            cases.append(("niah", "string", g, "Answer: q" + d + "z", False))
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_c(cases, tmp)
+    check(len(res) == len(cases), "C scored %d of %d unicode cases" % (len(res), len(cases)))
+    bad = ones = 0
+    for i, (_, t, g, resp, _) in enumerate(cases):
+        c = res.get("c%d" % i)
+        if c is None:
+            continue
+        v = R.verify(t, g, resp)
+        ones += v.correct
+        ok = c["score"] == (1.0 if v.correct else 0.0)
+        bad += not ok
+        check(ok, "unicode: gold %r response %r: C %s, python %s" % (g, resp, c["score"], v.correct))
+    print("unicode folding: %d pairs, %d match, %d disagree" % (len(cases), ones, bad))
+
+
 def test_adapters():
     # verl: ground_truth as the string or the reward_model dict; type from extra_info
     check(R.compute_score("skillrl/niah", "x\nAnswer: 42", "42") == 1.0, "verl niah")
@@ -320,6 +350,7 @@ def main():
     test_c_table()
     test_adapters()
     test_differential()
+    test_unicode_fold()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
