@@ -36,7 +36,8 @@ int skl_cmd_export(int argc, char **argv) {
   };
   const skl_arg_spec spec = {
       .prog = "skillrl export",
-      .usage = "DATASET_DIR -o OUT [--format jsonl|parquet] [--for verl|openrlhf|trl|all] [--overwrite]",
+      .usage = "DATASET_DIR -o OUT [--format jsonl|parquet] [--for verl|openrlhf|trl|all] [--compression zstd|none]\n"
+               "       [--overwrite]",
       .description =
           "Rewrite a dataset folder (skillrl synth -o DIR) as files an RL trainer reads as they are: one\n"
           "uncompressed .jsonl or one .parquet per skill and split, the same columns in every file. The\n"
@@ -49,8 +50,9 @@ int skl_cmd_export(int argc, char **argv) {
       .epilog =
           "Columns: data_source (skillrl/<skill>), prompt (chat messages [{role, content}]), ability,\n"
           "reward_model {style, ground_truth}, extra_info {index, id, skill, split, answer_type, n_tokens,\n"
-          "template, seed, difficulty, blueprint (JSON text)}, answer_type, ground_truth (a string); --for openrlhf\n"
-          "adds datasource and label ({answer_type, ground_truth} as JSON text), --for trl adds solution.\n"
+          "template, seed, difficulty, blueprint (JSON text)}, answer_type, ground_truth (a string);\n"
+          "--for openrlhf adds datasource and label ({answer_type, ground_truth} as JSON text), --for trl\n"
+          "adds solution.\n"
           "Rewards: python/skillrl_reward.py (compute_score for verl, reward_func for OpenRLHF, trl_reward\n"
           "for TRL) scores exactly as skillrl's own verifier; docs/trainers.md has a config per trainer.",
   };
