@@ -116,7 +116,12 @@ def number_variants(rng, g):
              g + " " + g, "%.2f" % near[rng.randrange(len(near))], "%.3f" % near[rng.randrange(len(near))], "%.6f" % near[rng.randrange(len(near))],
              g.translate(str.maketrans("0123456789", "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19")),
              g.translate(str.maketrans("0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669")),
-             "about " + g, g + " dollars", "1,2345", "-" + g, g + "abc", "forty-two", "", " ", "1/2", "%s.%s" % (g, g)]
+             "about " + g, g + " dollars", "1,2345", "-" + g, g + "abc", "forty-two", "", " ", "1/2", "%s.%s" % (g, g),
+             # digit runs past the scanner's 100/120/126-byte buffers, odd separators and exponents
+             "1" + "0" * 150, g + "0" * 130 if "." in g else g + "." + "0" * 130, "0." + "0" * 118 + "1",
+             "1e" + "9" * 40, "1e-" + "9" * 40, "1,234,5678", "1,234,567,", ",123", g + "e", g + "e+", "-$" + g,
+             "\u20ac" + g, "\u00a3" + g, "$-" + g, "-\u2212" + g, "+-" + g, g + "%%", "x = y = " + g, "= " + g,
+             g + " =", "\\boxed{\\boxed{%s}}" % g, "\\text{%s}" % g, "\\(%s\\)" % g, "__%s__" % g, "`%s`" % g]
     return forms
 
 
@@ -145,6 +150,8 @@ def list_variants(rng, g):
     return [g, ",".join(items), "; ".join(items), "[" + g + "]", "{" + ", ".join(sh) + "}", ", ".join(sh),
             ", ".join(items + items[:1]), ", ".join(items[:-1]), ", ".join(items + ["zz"]),
             " and ".join(items), ", ".join(i.upper() for i in items), "none", "empty", "",
+            ", ".join((items or ["a"]) * 90), ",".join(["x"] * 300), "[" + ", ".join(items) + ",]", " , ".join(items),
+            "and " + ", ".join(items), "(" + "; ".join(items) + ")", "None", "NONE",
             ", ".join(items[:-1]) + (", and " + items[-1] if items else ""), g + " or zz", g.replace(", ", "/")]
 
 
