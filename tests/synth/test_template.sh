@@ -29,7 +29,7 @@ for fmt in qwen3 llama3; do
   tokdir=$models/tokenizer-$fmt/models
   ds=$tmp/ds_$fmt
   check "synth with template.format=$fmt" "$BIN" synth -c "$SRC/configs/synth/quickstart.yaml" -o "$ds" \
-    count.train=12 count.test=0 length.min=1100 length.max=1300 length.response_budget=100 \
+    count.train=8 count.test=0 length.min=1100 length.max=1300 length.response_budget=100 \
     tokenizer="$tokdir/tokenizer.json" template.format=$fmt
   check "$fmt: n_tokens = tokens of the published chat template's rendering" \
     "$PY" - "$BIN" "$ds" "$tokdir" "$fmt" "$tmp" <<'EOF'
@@ -66,7 +66,7 @@ for shard in sorted(glob.glob(os.path.join(ds, "*", "*.jsonl.zst"))):
         assert e["n_tokens"] <= e["target_tokens"] - 100, (r["id"], e["n_tokens"], e["target_tokens"])
         n += 1
 print(fmt, "records checked:", n)
-assert n >= 10
+assert n >= 8, n
 EOF
 done
 echo "$pass passed, $fail failed"
