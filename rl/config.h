@@ -65,7 +65,9 @@ typedef struct {
   int pt_tokens;           /* tokens per step (rows = tokens / current length) */
   int pt_seq;              /* final row length */
   int pt_seq_start;        /* first row length of the length curriculum */
-  int pt_induction_steps;  /* first steps: induction rows of random tokens only, at pt_seq_start */
+  int pt_induction_steps;  /* first steps: induction rows of random tokens only, at pt_induction_seq */
+  int pt_induction_seq;
+  double pt_induction_until; /* repeat accuracy that ends the induction stage (0: the steps only) */
   double pt_curriculum;    /* share of pt_steps over which the length grows */
   double pt_lr;
   int pt_warmup;

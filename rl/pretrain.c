@@ -10,18 +10,23 @@
 
 #include "sys/sys.h"
 
-int rl_pt_seq_at(const rl_train_cfg *c, int64_t step) {
+int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step) {
   int lo = c->pt_seq_start < c->pt_seq ? c->pt_seq_start : c->pt_seq, hi = c->pt_seq;
-  if (step < c->pt_induction_steps) return lo;
-  step -= c->pt_induction_steps;
-  double span = c->pt_curriculum * (double)(c->pt_steps - c->pt_induction_steps);
+  if (stage_step < 0) return c->pt_induction_seq;
+  step -= stage_step;
+  double span = c->pt_curriculum * (double)(c->pt_steps - stage_step);
   double f = span >= 1 ? (double)step / span : 1.0;
   if (f > 1) f = 1;
-  int T = lo + (int)((double)(hi - lo) * f);
+  int T = lo + (int)((double)(hi - lo) * f * f);
   T -= T % 32;
   if (T < lo) T = lo;
   if (T > hi) T = hi;
   return T;
+}
+
+bool rl_pt_stage_ends(const rl_train_cfg *c, int64_t step, double acc) {
+  if (step + 1 >= c->pt_induction_steps) return true;
+  return c->pt_induction_until > 0 && acc == acc && acc >= c->pt_induction_until;
 }
 
 int rl_pt_rows_at(const rl_train_cfg *c, int T, int ranks) {
@@ -53,6 +58,9 @@ static skl_status check_cfg(const rl_train_cfg *c, const rl_pt_source *src, cons
   if (c->pt_seq_start > c->pt_seq)
     return skl_error_set(err, SKL_ERR_RANGE, "pretrain.seq_start %d is above pretrain.seq %d; the curriculum grows "
                          "from seq_start to seq", c->pt_seq_start, c->pt_seq);
+  if (c->pt_induction_steps > 0 && c->pt_induction_seq > m->cfg.max_position)
+    return skl_error_set(err, SKL_ERR_RANGE, "pretrain.induction_seq %d is above the model's window %d",
+                         c->pt_induction_seq, m->cfg.max_position);
   if (c->pt_seq_start < src->min_len)
     return skl_error_set(err, SKL_ERR_RANGE, "pretrain.seq_start %d is below the %d tokens a row of this mixture "
                          "needs; raise pretrain.seq_start", c->pt_seq_start, src->min_len);
@@ -81,15 +89,22 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
       size_t n = (size_t)(rl_pt_rows_at(c, T, s.dist.size) / s.dist.size) * (size_t)T;
       if (n > cap) cap = n;
     }
+    int Ti = c->pt_induction_seq; /* induction-first rows (any length up to the window) */
+    if (c->pt_induction_steps > 0) {
+      size_t n = (size_t)(rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size) * (size_t)Ti;
+      if (n > cap) cap = n;
+    }
     size_t nl = (size_t)(rl_pt_rows_at(c, c->pt_seq, s.dist.size) / s.dist.size) * (size_t)c->pt_seq;
     if (nl > cap) cap = nl;
-    b.T_cap = c->pt_seq;
-    b.rows_cap = (int)((cap + (size_t)c->pt_seq - 1) / (size_t)c->pt_seq);
+    b.T_cap = c->pt_induction_steps > 0 && Ti > c->pt_seq ? Ti : c->pt_seq;
+    b.rows_cap = (int)((cap + (size_t)b.T_cap - 1) / (size_t)b.T_cap);
     int max_rows = 0; /* rows at the shortest length */
     for (int T = c->pt_seq_start; T <= c->pt_seq; T += 32) {
       int r = rl_pt_rows_at(c, T, s.dist.size) / s.dist.size;
       if (r > max_rows) max_rows = r;
     }
+    if (c->pt_induction_steps > 0 && rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size > max_rows)
+      max_rows = rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size;
     size_t N = (size_t)b.rows_cap * b.T_cap;
     b.tok = malloc(N * sizeof *b.tok);
     b.tgt = malloc(N * sizeof *b.tgt);
@@ -99,21 +114,25 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     b.row_err = malloc(sizeof *b.row_err * (size_t)max_rows);
     if (!b.tok || !b.tgt || !b.probe || !b.label || !b.row_st || !b.row_err)
       st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
-    if (!st) st = skl_acts_init(&acts, &s.model.cfg, b.rows_cap, b.T_cap, c->pt_seq >= 2048, err);
+    if (!st) st = skl_acts_init(&acts, &s.model.cfg, b.rows_cap, b.T_cap, b.T_cap >= 2048, err);
   }
   int nlab = src->n_labels;
+  /* a fresh run starts in the induction-first stage when it has one; a resumed
+   * one continues in the stage its checkpoint recorded */
+  if (!st && !o.resume) s.st.stage_step = c->pt_induction_steps > 0 ? -1 : 0;
   bool done = st || s.st.step >= c->pt_steps;
   while (!st && !done) {
     double t_step = skl_time_now();
     int64_t step = s.st.step;
-    int T = rl_pt_seq_at(c, step), rows = rl_pt_rows_at(c, T, s.dist.size);
+    bool first = s.st.stage_step < 0;
+    int T = rl_pt_seq_at(c, step, s.st.stage_step), rows = rl_pt_rows_at(c, T, s.dist.size);
     int nb = rows / s.dist.size;
     /* this rank's rows: r, r + size, ... of the global batch */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < nb; i++) {
       size_t at = (size_t)i * T;
       b.row_st[i] = src->row(src->ctx, omp_get_thread_num(), s.st.seed, step, (int64_t)s.dist.rank + (int64_t)i * s.dist.size,
-                             T, b.tok + at, b.tgt + at, b.probe + at, &b.label[i], &b.row_err[i]);
+                             T, first, b.tok + at, b.tgt + at, b.probe + at, &b.label[i], &b.row_err[i]);
     }
     for (int i = 0; i < nb && !st; i++)
       if (b.row_st[i]) { st = b.row_st[i]; *err = b.row_err[i]; }
@@ -163,9 +182,14 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
       s.st.bad_streak = 0;
     }
     s.st.samples_seen += rows;
+    if (first) { /* the stage ends on this step's repeat accuracy: no state but the step */
+      const double *ri = red + 4 * src->induction_label;
+      if (rl_pt_stage_ends(c, step, ri[3] > 0 ? ri[2] / ri[3] : NAN)) s.st.stage_step = step + 1;
+    }
     double dt = skl_time_now() - t_step;
-    json_t *m = json_pack("{s:s, s:I, s:i, s:i, s:o}", "phase", "pretrain", "step", (json_int_t)step + 1, "seq", T,
-                          "rows", rows, "loss", rl_json_num(red[4 * nlab]));
+    json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:o}", "phase", "pretrain", "step", (json_int_t)step + 1,
+                          "stage", first ? "induction" : "mixture", "seq", T, "rows", rows, "loss",
+                          rl_json_num(red[4 * nlab]));
     if (!m) { st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
     for (int l = 0; l < nlab; l++) {
       char key[64];

@@ -6,6 +6,7 @@
 #ifndef RL_PRETRAIN_H
 #define RL_PRETRAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "rl/session.h"
@@ -20,15 +21,23 @@ typedef struct {
   const char *(*label_name)(int label); /* "recall", ... */
   int min_len;                          /* shortest row the source can fill */
   /* Fill tokens[T], targets[T] (< 0: no loss), probe[T] (1: counted in the
-   * label's accuracy) and *label. @return SKL_OK or an error naming the row. */
-  skl_status (*row)(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, int32_t *tokens,
-                    int32_t *targets, uint8_t *probe, int *label, skl_error *err);
+   * label's accuracy) and *label; induction_only: the induction-first stage's
+   * row (random-token repeats). @return SKL_OK or an error naming the row. */
+  skl_status (*row)(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+                    int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, skl_error *err);
+  int induction_label;                  /* the label of induction_only rows (their accuracy ends the stage) */
 } rl_pt_source;
 
-/* Row length of step `step` (0-based): pretrain.seq_start through the
- * induction-first steps, then growing linearly to pretrain.seq over the
- * pretrain.curriculum share of the steps after them, in multiples of 32 (pure). */
-int rl_pt_seq_at(const rl_train_cfg *c, int64_t step);
+/* Row length of step `step` (0-based) when the mixture stage began at
+ * `stage_step` (-1: still in the induction-first stage): pretrain.induction_seq
+ * in that stage, then pretrain.seq_start growing quadratically to pretrain.seq
+ * over the pretrain.curriculum share of the steps left, in multiples of 32
+ * (pure). */
+int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step);
+/* Whether the induction-first stage ends after step `step` (0-based), given
+ * that step's repeat accuracy (NaN: no such rows): at pretrain.induction_until
+ * (when > 0), or after pretrain.induction_steps steps at the most (pure). */
+bool rl_pt_stage_ends(const rl_train_cfg *c, int64_t step, double acc);
 /* Rows of a step at length T over `ranks` ranks: pretrain.tokens / T, at
  * least one per rank, a multiple of ranks (pure). */
 int rl_pt_rows_at(const rl_train_cfg *c, int T, int ranks);

@@ -31,10 +31,10 @@ static skl_status rm_tree(const char *path) {
 }
 
 skl_status rl_state_write(const char *dir, const rl_run_state *st, skl_error *err) {
-  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
+  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
                         "epoch", (json_int_t)st->epoch, "cursor", (json_int_t)st->cursor, "bad_streak",
                         (json_int_t)st->bad_streak, "bad_total", (json_int_t)st->bad_total, "seed", "",
-                        "samples_seen", (json_int_t)st->samples_seen);
+                        "samples_seen", (json_int_t)st->samples_seen, "stage_step", (json_int_t)st->stage_step);
   if (!j) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   char seed[32];
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed); /* u64 as text: JSON ints are signed */
@@ -74,6 +74,7 @@ skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
       st->bad_streak = json_integer_value(json_object_get(j, "bad_streak"));
       st->bad_total = json_integer_value(json_object_get(j, "bad_total"));
       st->samples_seen = json_integer_value(json_object_get(j, "samples_seen"));
+      st->stage_step = json_integer_value(json_object_get(j, "stage_step")); /* absent: 0 */
     }
     json_decref(j);
   }

@@ -313,11 +313,12 @@ static void place_repeats(const synth_pt_stream *s, skl_rng *r, int32_t *ids, in
   }
 }
 
-skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, int32_t *tokens,
-                        int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w, skl_error *err) {
-  if (T < synth_pt_min_len(s))
-    return skl_error_set(err, SKL_ERR_RANGE, "pretrain: rows of %d tokens are too short (at least %d)", T,
-                         synth_pt_min_len(s));
+skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+                        int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w,
+                        skl_error *err) {
+  int min_len = induction_only ? 32 : synth_pt_min_len(s);
+  if (T < min_len)
+    return skl_error_set(err, SKL_ERR_RANGE, "pretrain: rows of %d tokens are too short (at least %d)", T, min_len);
   skl_rng r;
   skl_rng_seed(&r, skl_rng_derive(seed, 0x7072657472ull /* "pretr" */, (uint64_t)step, (uint64_t)row));
   double sum = 0, x;
@@ -328,7 +329,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     x -= s->p.mixture[comp];
     comp++;
   }
-  bool first = step < s->p.induction_steps; /* the induction-first phase */
+  bool first = induction_only;
   if (first) comp = SYNTH_PT_INDUCTION;
   size_t n = (size_t)T + 1; /* inputs and the target after the last */
   memset(probe, 0, (size_t)T);

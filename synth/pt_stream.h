@@ -17,6 +17,7 @@
 #ifndef SYNTH_PT_STREAM_H
 #define SYNTH_PT_STREAM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -53,8 +54,6 @@ typedef struct {
   double repeat_share;     /* induction: about this share of a row is repeats */
   int tokens_per_entry;    /* recall: one entry per this many tokens of row */
   int tokens_per_query;    /* recall: one question per this many tokens of row */
-  int64_t induction_steps; /* steps [0, this) draw only induction rows of random
-                            * tokens: the copying circuit forms fastest there */
   const int *genres;       /* genre ids to draw from (NULL: all of g) */
   int n_genres;
 } synth_pt_params;
@@ -86,15 +85,18 @@ typedef struct {
 } synth_pt_scratch;
 void synth_pt_scratch_free(synth_pt_scratch *w);
 
-/* Row `row` of step `step` at length T (>= synth_pt_min_len), a pure function
- * of (seed, step, row, T) and the params: the same bytes whatever the thread
- * or rank that asks. Writes tokens[T] (inputs), targets[T] (the next token, or
+/* Row `row` of step `step` at length T (>= synth_pt_min_len, or >= 32 with
+ * induction_only: a random-token induction row whatever the mixture, as the
+ * induction-first stage draws them), a pure function of (seed, step, row, T,
+ * induction_only) and the params: the same bytes whatever the thread or rank
+ * that asks. Writes tokens[T] (inputs), targets[T] (the next token, or
  * -1 where the row carries no loss), probe[T] (1 at the positions whose
  * prediction is the component's skill: a repeat's tokens after its first, a
  * quoted entry's value that carry its digits, every token of a documents row; 0 elsewhere) and *label (synth_pt_label).
  * @return SKL_OK, SKL_ERR_NOMEM, or SKL_ERR_INTERNAL if a row cannot be filled
  *         (message names step and row). */
-skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, int32_t *tokens,
-                        int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w, skl_error *err);
+skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+                        int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w,
+                        skl_error *err);
 
 #endif

@@ -16,10 +16,11 @@ typedef struct {
   int threads;
 } pt_ctx;
 
-static skl_status pt_row(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, int32_t *tokens,
-                         int32_t *targets, uint8_t *probe, int *label, skl_error *err) {
+static skl_status pt_row(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+                         int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, skl_error *err) {
   pt_ctx *p = ctx;
-  return synth_pt_row(p->stream, seed, step, row, T, tokens, targets, probe, label, &p->scratch[thread], err);
+  return synth_pt_row(p->stream, seed, step, row, T, induction_only, tokens, targets, probe, label,
+                      &p->scratch[thread], err);
 }
 
 /* The stream's parameters and genres from the config's pretrain.* keys. */
@@ -61,7 +62,6 @@ static skl_status make_stream(const rl_train_cfg *c, synth_genres **g, skl_token
   free(tp);
   synth_pt_params pp = {.induction_text = c->pt_induction_text, .repeat_share = c->pt_repeat_share,
                         .tokens_per_entry = c->pt_tokens_per_entry, .tokens_per_query = c->pt_tokens_per_query,
-                        .induction_steps = c->pt_induction_steps,
                         .genres = genres, .n_genres = n};
   for (int i = 0; i < c->pt_mixture.n; i++)
     for (int k = 0; k < SYNTH_PT_COMPONENT_COUNT; k++)
@@ -88,7 +88,8 @@ skl_status skl_cli_pretrain_run(const rl_session_opts *so, skl_error *err) {
   skl_status st = make_stream(so->cfg, &g, &tok, &p, err);
   if (!st) {
     rl_pt_source src = {.ctx = &p, .n_labels = SYNTH_PT_LABEL_COUNT, .label_name = synth_pt_label_name,
-                        .min_len = synth_pt_min_len(p.stream), .row = pt_row};
+                        .min_len = synth_pt_min_len(p.stream), .row = pt_row,
+                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM};
     st = rl_pretrain_run(so, &src, err);
   }
   for (int i = 0; p.scratch && i < p.threads; i++) synth_pt_scratch_free(&p.scratch[i]);

@@ -72,7 +72,7 @@ static void test_determinism(void) {
   for (int i = 0; i < N; i++) {
     row_alloc(&a[i], T);
     row_alloc(&b[i], T);
-    CHECK_MSG(synth_pt_row(s, 7, 3, i, T, a[i].tok, a[i].tgt, a[i].probe, &a[i].label, &w, &e) == SKL_OK, "%s", e.msg);
+    CHECK_MSG(synth_pt_row(s, 7, 3, i, T, false, a[i].tok, a[i].tgt, a[i].probe, &a[i].label, &w, &e) == SKL_OK, "%s", e.msg);
   }
   int nt = 4;
   synth_pt_scratch ws[4];
@@ -81,7 +81,7 @@ static void test_determinism(void) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1) reduction(+ : bad)
   for (int i = N - 1; i >= 0; i--) {
     skl_error e2;
-    bad += synth_pt_row(s, 7, 3, i, T, b[i].tok, b[i].tgt, b[i].probe, &b[i].label, &ws[omp_get_thread_num()], &e2) != SKL_OK;
+    bad += synth_pt_row(s, 7, 3, i, T, false, b[i].tok, b[i].tgt, b[i].probe, &b[i].label, &ws[omp_get_thread_num()], &e2) != SKL_OK;
   }
   CHECK(bad == 0);
   int labels[SYNTH_PT_LABEL_COUNT] = {0};
@@ -90,9 +90,9 @@ static void test_determinism(void) {
     labels[a[i].label]++;
   }
   for (int l = 0; l < SYNTH_PT_LABEL_COUNT; l++) CHECK_MSG(labels[l] > 0, "no %s row in %d", synth_pt_label_name(l), N);
-  CHECK(synth_pt_row(s, 8, 3, 0, T, c.tok, c.tgt, c.probe, &c.label, &w, &e) == SKL_OK);
+  CHECK(synth_pt_row(s, 8, 3, 0, T, false, c.tok, c.tgt, c.probe, &c.label, &w, &e) == SKL_OK);
   CHECK(!row_same(&a[0], &c, T));
-  CHECK(synth_pt_row(s, 7, 4, 0, T, c.tok, c.tgt, c.probe, &c.label, &w, &e) == SKL_OK);
+  CHECK(synth_pt_row(s, 7, 4, 0, T, false, c.tok, c.tgt, c.probe, &c.label, &w, &e) == SKL_OK);
   CHECK(!row_same(&a[0], &c, T));
   for (int i = 0; i < N; i++) { row_free(&a[i]); row_free(&b[i]); }
   for (int i = 0; i < nt; i++) synth_pt_scratch_free(&ws[i]);
@@ -135,7 +135,7 @@ static void test_positions(void) {
   uint8_t *want = malloc(T);
   int checked[SYNTH_PT_LABEL_COUNT] = {0}, questions = 0, probed_questions = 0;
   for (int i = 0; i < 120; i++) {
-    CHECK(synth_pt_row(s, 11, 0, i, T, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
+    CHECK(synth_pt_row(s, 11, 0, i, T, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
     checked[r.label]++;
     /* targets are the next input wherever there is loss */
     for (int t = 0; t + 1 < T; t++)
@@ -221,12 +221,18 @@ static void test_mixture(void) {
   synth_pt_scratch w = {0};
   int other = 0;
   for (int i = 0; i < 30; i++) {
-    CHECK(synth_pt_row(s, 1, 0, i, 128, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
+    CHECK(synth_pt_row(s, 1, 0, i, 128, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
     other += r.label != SYNTH_PT_LABEL_RECALL;
   }
   CHECK(other == 0);
+  /* the induction-first stage's rows: random-token repeats whatever the
+   * mixture, and as short as 32 tokens */
+  for (int i = 0; i < 10; i++) {
+    CHECK(synth_pt_row(s, 1, 0, i, 64, true, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
+    CHECK(r.label == SYNTH_PT_LABEL_INDUCTION_RANDOM);
+  }
   /* too short a row for recall */
-  CHECK(synth_pt_row(s, 1, 0, 0, 64, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_ERR_RANGE);
+  CHECK(synth_pt_row(s, 1, 0, 0, 64, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_ERR_RANGE);
   CHECK_CONTAINS(e.msg, "too short");
   row_free(&r);
   synth_pt_scratch_free(&w);
@@ -280,7 +286,7 @@ static void show(int n) {
   synth_pt_scratch w = {0};
   int shown[SYNTH_PT_LABEL_COUNT] = {0};
   for (int i = 0; i < 200; i++) {
-    synth_pt_row(s, 3, 0, i, T, r.tok, r.tgt, r.probe, &r.label, &w, &e);
+    synth_pt_row(s, 3, 0, i, T, false, r.tok, r.tgt, r.probe, &r.label, &w, &e);
     if (shown[r.label]++ >= n) continue;
     printf("==== row %d: %s\n", i, synth_pt_label_name(r.label));
     for (int t = 0; t < T; t++) {

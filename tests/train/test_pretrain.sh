@@ -62,7 +62,7 @@ for r in rows:
         assert k in r, k
     for kind in ("induction_random", "induction_text", "recall", "documents"):
         assert "loss_" + kind in r and "acc_" + kind in r, kind
-# curriculum: 128 at step 1, growing to 256 by half-way, rows = tokens / seq
+# curriculum: 128 at step 1, growing (quadratically) to 256 by half-way, rows = tokens / seq
 seqs = [r["seq"] for r in rows]
 assert seqs[0] == 128 and seqs[-1] == 256 and seqs == sorted(seqs), seqs
 assert all(r["rows"] == 1024 // r["seq"] for r in rows), [r["rows"] for r in rows]
@@ -71,7 +71,7 @@ check "metrics: steps, per-kind loss/accuracy, curriculum ($(tail -1 "$tmp/m.txt
 if command -v gnuplot >/dev/null; then check "curves.png" [ -s "$tmp/A/curves.png" ]; fi
 
 # ---- induction-first steps: only random-token induction rows, at seq_start ----
-pt pretrain.out="$tmp/I" pretrain.induction_steps=3
+pt pretrain.out="$tmp/I" pretrain.induction_steps=3 pretrain.induction_until=0
 check "induction_steps exits 0" [ "$rc" -eq 0 ]
 "$PY" - "$tmp/I/metrics.jsonl" <<'EOF' >"$tmp/i.txt" 2>&1
 import json, sys
@@ -81,10 +81,27 @@ for r in rows[:3]:
     for kind in ("induction_text", "recall", "documents"):
         assert r["loss_" + kind] is None, (r["step"], kind)
     assert r["loss_induction_random"] is not None
-# the length curriculum runs over the 3 steps after them: 128, then up to 256
-assert [r["seq"] for r in rows[3:]] == [128, 192, 256], [r["seq"] for r in rows]
+# the length curriculum runs over the 3 steps after them: 128, then quadratically up to 256
+assert [r["seq"] for r in rows[3:]] == [128, 160, 256], [r["seq"] for r in rows]
 EOF
 check "induction-first steps: random induction only, at seq_start ($(tail -1 "$tmp/i.txt"))" [ $? -eq 0 ]
+# the stage is in the checkpoint: stopped inside it and resumed, the same run
+pt pretrain.out="$tmp/I2" pretrain.induction_steps=3 pretrain.induction_until=0 --stop-after 2
+pt pretrain.out="$tmp/I2" pretrain.induction_steps=3 pretrain.induction_until=0 --resume
+check "resume inside the induction stage: same weights" same "$(sha "$tmp/I2/final/model.safetensors")" "$(sha "$tmp/I/final/model.safetensors")"
+# induction_until: the stage ends at the first step whose repeat accuracy reaches it
+pt pretrain.out="$tmp/I3" pretrain.induction_steps=5 pretrain.induction_until=0.000001
+"$PY" - "$tmp/I3/metrics.jsonl" <<'EOF' >"$tmp/i3.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+first = [r for r in rows if r["stage"] == "induction"]
+assert first and all(r["acc_induction_random"] is not None for r in first), first
+# every induction step but the last is below the bar; the last reaches it (or is the cap)
+assert all(r["acc_induction_random"] < 1e-6 for r in first[:-1]), [r["acc_induction_random"] for r in first]
+assert first[-1]["acc_induction_random"] >= 1e-6 or len(first) == 5
+assert all(r["stage"] == "mixture" for r in rows[len(first):])
+EOF
+check "induction_until ends the stage on the step that reaches it ($(tail -1 "$tmp/i3.txt"))" [ $? -eq 0 ]
 
 # ---- bit-exact resume: --stop-after 3 then --resume; SIGTERM mid-run ----
 pt pretrain.out="$tmp/B" --stop-after 3
