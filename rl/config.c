@@ -14,6 +14,7 @@ const char *const rl_agg_names[] = {"token-mean", "seq-mean-token-mean", "seq-me
 static const char *const kl_names[] = {"k1", "k2", "k3", NULL};
 static const char *const schedules[] = {"constant", "cosine", NULL};
 const char *const rl_sft_targets[] = {"answer", "quote", NULL};
+const char *const rl_pt_components[] = {"induction", "recall", "documents", NULL};
 
 #define F(k, t, field, d, lo, hi, h) {.key = k, .type = t, .offset = offsetof(rl_train_cfg, field), .def = d, .min = lo, .max = hi, .help = h}
 #define E(k, field, d, ch, h) {.key = k, .type = SKL_CFG_ENUM, .offset = offsetof(rl_train_cfg, field), .def = d, .choices = ch, .help = h}
@@ -75,9 +76,39 @@ static const skl_cfg_field fields[] = {
       "prediction on the prompt; metrics report answer_loss apart)"),
     E("sft.target", sft_target, "answer", rl_sft_targets,
       "SFT response: answer = \"Answer: <gold>\"; quote = first the inserts (\"Entry ...: its value is ...\") of "
-      "the entries the answer's expression names, one per line, then the answer line: the quoting teaches a "
+      "the entries the answer's expression names, one per line (none when it names no single entry, as logic's structural questions), then the answer line: the quoting teaches a "
       "small model to find and copy its evidence (raise rollout.max_response to fit)"),
     F("sft.out", SKL_CFG_STRING, sft_out, NULL, 0, 0, "SFT run directory (unset: OUT/sft); its final/ is the model RL starts from"),
+    F("pretrain.steps", SKL_CFG_INT, pt_steps, "600", 0, 1e9, "pretraining steps (skillrl pretrain)"),
+    F("pretrain.tokens", SKL_CFG_INT, pt_tokens, "16384", 16, 1e9, "tokens per pretraining step, over all ranks (rows = tokens / the step's length)"),
+    F("pretrain.seq", SKL_CFG_INT, pt_seq, "1024", 32, 1e7, "row length at the end of the length curriculum (<= the model's window)"),
+    F("pretrain.seq_start", SKL_CFG_INT, pt_seq_start, "256", 32, 1e7, "row length when the mixture starts (after pretrain.induction_steps); grows to pretrain.seq"),
+    F("pretrain.induction_steps", SKL_CFG_INT, pt_induction_steps, "0", 0, 1e9,
+      "the most steps of the induction-first stage: rows of random tokens with repeats only, "
+      "pretrain.induction_seq long (the copying circuit forms there fastest: a sharp drop of "
+      "loss_induction_random); it ends earlier at pretrain.induction_until; the mixture and the length curriculum "
+      "follow"),
+    F("pretrain.induction_until", SKL_CFG_FLOAT, pt_induction_until, "0.6", 0, 1,
+      "the induction-first stage ends at the first step whose random-token repeat accuracy reaches this (the "
+      "phase change: it jumps from ~0 to ~0.9 within tens of steps, after a number of steps that varies with the "
+      "seed), or after pretrain.induction_steps steps at the most; 0: always pretrain.induction_steps"),
+    F("pretrain.induction_seq", SKL_CFG_INT, pt_induction_seq, "128", 32, 1e7, "row length of the induction-first steps"),
+    F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of the steps after pretrain.induction_steps over which the row length grows from seq_start to seq, quadratically (slowly at first: short rows while recall forms; 0: pretrain.seq at once)"),
+    F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate (cosine to optim.min_lr_ratio)"),
+    F("pretrain.warmup", SKL_CFG_INT, pt_warmup, "20", 0, 1e9, "pretraining warm-up steps"),
+    {.key = "pretrain.mixture", .type = SKL_CFG_FLOAT_MAP, .offset = offsetof(rl_train_cfg, pt_mixture),
+     .def = "{induction: 1, recall: 2, documents: 1}", .min = 0, .max = 1e9, .choices = rl_pt_components,
+     .help = "weights of the stream's components: induction (spans repeated at random offsets, in random tokens "
+             "and genre text), recall (entries among genre text, then questions answered by quoting them), "
+             "documents (genre text); a component left out weighs 0"},
+    F("pretrain.induction_text", SKL_CFG_FLOAT, pt_induction_text, "0.5", 0, 1, "share of induction rows carried by genre text (the rest: random tokens, loss on the repeats only)"),
+    F("pretrain.span", SKL_CFG_INT_LIST, pt_span, "[4, 24]", 2, 1e6, "[min, max] tokens of an induction span"),
+    F("pretrain.repeat_share", SKL_CFG_FLOAT, pt_repeat_share, "0.4", 0.01, 0.9, "induction: about this share of a row is repeated spans"),
+    F("pretrain.tokens_per_entry", SKL_CFG_INT, pt_tokens_per_entry, "32", 8, 1e9, "recall: one entry per this many tokens of row"),
+    F("pretrain.tokens_per_query", SKL_CFG_INT, pt_tokens_per_query, "48", 8, 1e9, "recall: one question per this many tokens of row"),
+    F("pretrain.genres", SKL_CFG_STR_LIST, pt_genres, "[]", 0, 0, "built-in genres of the stream's text (empty: all eight; names as synth's background.genres)"),
+    F("pretrain.corpus", SKL_CFG_STR_LIST, pt_corpus, "[]", 0, 0, "user corpus files (.txt, .jsonl with a text field, optionally .zst) added to the stream's text"),
+    F("pretrain.out", SKL_CFG_STRING, pt_out, NULL, 0, 0, "pretraining run directory (unset: OUT/pretrain); its final/ is the model SFT starts from"),
     F("filter.k", SKL_CFG_INT, filter_k, "8", 1, 4096, "samples per item in `skillrl filter`"),
     F("filter.low", SKL_CFG_FLOAT, filter_low, "0.3", 0, 1, "keep items whose pass rate is >= low"),
     F("filter.high", SKL_CFG_FLOAT, filter_high, "0.6", 0, 1, "and <= high"),
@@ -97,6 +128,10 @@ static const skl_cfg_schema schema = {
 const skl_cfg_schema *rl_train_schema(void) { return &schema; }
 
 char *rl_run_dir(const rl_train_cfg *c, const char *phase) {
+  if (!strcmp(phase, "pretrain")) {
+    if (c->pt_out && *c->pt_out) return strdup(c->pt_out);
+    return skl_path_join(c->out ? c->out : "", "pretrain");
+  }
   if (strcmp(phase, "sft")) return strdup(c->out ? c->out : "");
   if (c->sft_out && *c->sft_out) return strdup(c->sft_out);
   return skl_path_join(c->out ? c->out : "", "sft");

@@ -60,6 +60,25 @@ typedef struct {
   int sft_warmup;
   double sft_prompt_loss; /* weight of prompt tokens in the SFT loss (0: masked) */
   int sft_target;          /* index into rl_sft_targets: answer|quote */
+  /* pretraining (skillrl pretrain: next-token curriculum, synth/pt_stream.h) */
+  int pt_steps;
+  int pt_tokens;           /* tokens per step (rows = tokens / current length) */
+  int pt_seq;              /* final row length */
+  int pt_seq_start;        /* first row length of the length curriculum */
+  int pt_induction_steps;  /* first steps: induction rows of random tokens only, at pt_induction_seq */
+  int pt_induction_seq;
+  double pt_induction_until; /* repeat accuracy that ends the induction stage (0: the steps only) */
+  double pt_curriculum;    /* share of pt_steps over which the length grows */
+  double pt_lr;
+  int pt_warmup;
+  skl_cfg_map pt_mixture;  /* induction|recall|documents -> weight */
+  double pt_induction_text;
+  skl_cfg_ints pt_span;    /* [min, max] repeated span tokens */
+  double pt_repeat_share;
+  int pt_tokens_per_entry, pt_tokens_per_query;
+  skl_cfg_strs pt_genres;  /* built-in genres (empty: all) */
+  skl_cfg_strs pt_corpus;  /* user corpus files, added as genres */
+  char *pt_out;            /* run directory (NULL: OUT/pretrain) */
   /* filter */
   int filter_k;            /* samples per item */
   double filter_low, filter_high;
@@ -77,7 +96,10 @@ extern const char *const rl_chat_formats[];
 extern const char *const rl_sft_targets[];
 extern const char *const rl_agg_names[];
 
-/* Run folder of a phase: "sft" -> sft.out (or OUT/sft), else OUT.
+extern const char *const rl_pt_components[];
+
+/* Run folder of a phase: "sft" -> sft.out (or OUT/sft), "pretrain" ->
+ * pretrain.out (or OUT/pretrain), else OUT.
  * @return malloc'd path, NULL on OOM */
 char *rl_run_dir(const rl_train_cfg *c, const char *phase);
 

@@ -91,13 +91,9 @@ static skl_status append_quotes(json_t *rec, const char *where, skl_buf *out, sk
     for (size_t j = 0; j < k && !seen; j++) seen = !strcmp(q[j].text, text);
     if (!seen) q[k++] = (quote){json_integer_value(d), json_number_value(dp), text};
   }
-  if (k == 0) {
-    free(q);
-    return skl_error_set(err, SKL_ERR_INVALID,
-                         "%s: no insert in extra_info.blueprint.doc_mapping belongs to an anchor the answer's "
-                         "expression '%s' names, so sft.target quote has nothing to quote; use sft.target answer",
-                         where, expr);
-  }
+  /* an answer over the documents' structure (logic's "which entry appears in
+   * exactly one document") names no single insert: nothing to quote, the
+   * response is the answer line alone */
   qsort(q, k, sizeof *q, quote_cmp);
   skl_status s = SKL_OK;
   for (size_t j = 0; j < k && !s; j++) s = skl_buf_printf(out, "%s\n", q[j].text);

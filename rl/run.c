@@ -34,10 +34,10 @@ static skl_status rm_tree(const char *path) {
 }
 
 skl_status rl_state_write(const char *dir, const rl_run_state *st, skl_error *err) {
-  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
+  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
                         "epoch", (json_int_t)st->epoch, "cursor", (json_int_t)st->cursor, "bad_streak",
                         (json_int_t)st->bad_streak, "bad_total", (json_int_t)st->bad_total, "seed", "",
-                        "samples_seen", (json_int_t)st->samples_seen);
+                        "samples_seen", (json_int_t)st->samples_seen, "stage_step", (json_int_t)st->stage_step);
   if (!j) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   char seed[32];
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed); /* u64 as text: JSON ints are signed */
@@ -77,6 +77,7 @@ skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
       st->bad_streak = json_integer_value(json_object_get(j, "bad_streak"));
       st->bad_total = json_integer_value(json_object_get(j, "bad_total"));
       st->samples_seen = json_integer_value(json_object_get(j, "samples_seen"));
+      st->stage_step = json_integer_value(json_object_get(j, "stage_step")); /* absent: 0 */
       /* counters index the data order and the step schedule: a negative one
        * (a damaged or hand-edited file) would index before the arrays */
       if (st->step < 0 || st->epoch < 0 || st->cursor < 0 || st->bad_streak < 0 || st->bad_total < 0 ||
@@ -406,10 +407,29 @@ skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_
   return s;
 }
 
+/* pretrain's columns after step and loss: the argmax accuracy of each row kind */
+static const char *const pt_acc[] = {"acc_induction_random", "acc_induction_text", "acc_recall", "acc_documents"};
+enum { PT_ACC = sizeof pt_acc / sizeof pt_acc[0] };
+
+typedef enum { CURVES_SFT, CURVES_GRPO, CURVES_PRETRAIN } curves_kind;
+
 static int curves_body(skl_buf *gp, const char *f_dat, const void *ctx) {
-  bool grpo = *(const bool *)ctx;
+  curves_kind k = *(const curves_kind *)ctx;
+  bool grpo = k == CURVES_GRPO;
   int bad = skl_buf_printf(gp, "set title '%s'\nset xlabel 'step'\nset grid\nset key outside bottom center horizontal\n",
-                           grpo ? "GRPO: reward and accuracy per step" : "SFT: loss per step");
+                           grpo ? "GRPO: reward and accuracy per step"
+                           : k == CURVES_SFT ? "SFT: loss per step"
+                                             : "pretrain: loss (right axis) and argmax accuracy per row kind");
+  if (k == CURVES_PRETRAIN) {
+    bad |= skl_buf_puts(gp, "set ylabel 'accuracy'\nset yrange [0:1]\nset y2label 'loss'\nset y2tics\nplot ");
+    for (int i = 0; i < PT_ACC; i++) {
+      bad |= skl_plot_quote(gp, f_dat);
+      bad |= skl_buf_printf(gp, " using 1:%d with lines title '%s', ", i + 3, pt_acc[i] + 4);
+    }
+    bad |= skl_plot_quote(gp, f_dat);
+    bad |= skl_buf_puts(gp, " using 1:2 axes x1y2 with lines dashtype 2 title 'loss'\n");
+    return bad;
+  }
   bad |= skl_buf_puts(gp, "plot ");
   bad |= skl_plot_quote(gp, f_dat);
   if (grpo) {
@@ -428,6 +448,7 @@ skl_status rl_plot_curves(const char *run_dir, const char *phase, skl_error *err
   size_t n = 0;
   skl_status st = path && prefix ? skl_fs_read_all(path, &data, &n, err) : skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   bool grpo = !strcmp(phase, "grpo");
+  curves_kind kind = grpo ? CURVES_GRPO : !strcmp(phase, "pretrain") ? CURVES_PRETRAIN : CURVES_SFT;
   skl_buf dat = {0};
   int rows = 0;
   for (char *line = data, *nl; !st && line && (nl = strchr(line, '\n')); line = nl + 1) {
@@ -438,14 +459,21 @@ skl_status rl_plot_curves(const char *run_dir, const char *phase, skl_error *err
       json_int_t step = json_integer_value(json_object_get(j, "step"));
       double a = json_number_value(json_object_get(j, grpo ? "reward" : "loss"));
       double b = grpo ? json_number_value(json_object_get(j, "accuracy")) : 0;
-      if (skl_buf_printf(&dat, "%lld %.9g %.9g\n", (long long)step, a, b))
-        st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+      int bad = kind == CURVES_PRETRAIN ? skl_buf_printf(&dat, "%lld %.9g", (long long)step, a)
+                                        : skl_buf_printf(&dat, "%lld %.9g %.9g", (long long)step, a, b);
+      if (kind == CURVES_PRETRAIN) { /* NaN: gnuplot leaves a gap where a kind had no rows */
+        for (int i = 0; i < PT_ACC; i++) {
+          json_t *v = json_object_get(j, pt_acc[i]);
+          bad |= json_is_number(v) ? skl_buf_printf(&dat, " %.9g", json_number_value(v)) : skl_buf_puts(&dat, " NaN");
+        }
+      }
+      if (bad || skl_buf_puts(&dat, "\n")) st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
       rows++;
     }
     json_decref(j);
   }
   if (!st && rows == 0) st = skl_error_set(err, SKL_ERR_NOTFOUND, "%s: no %s metrics to plot", path, phase);
-  if (!st) st = skl_plot_render(prefix, &dat, 900, 480, curves_body, &grpo, err);
+  if (!st) st = skl_plot_render(prefix, &dat, 900, 480, curves_body, &kind, err);
   skl_buf_free(&dat);
   free(data);
   free(path);

@@ -24,6 +24,8 @@ typedef struct {
   int64_t bad_total;
   uint64_t seed;
   int64_t samples_seen;
+  int64_t stage_step; /* pretrain: the step its mixture stage began at, after the
+                       * induction-first stage (-1: still in that stage) */
 } rl_run_state;
 
 /* Save a checkpoint as RUN/ckpt/step-<step> (its phase is recorded in

@@ -3,6 +3,7 @@
 #include "rl/session.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,7 +26,8 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   const rl_train_cfg *c = o->cfg;
   skl_status st = skl_dist_init(&s->dist, c->dist_timeout, err);
   if (st) return st;
-  if (!c->model || !c->data)
+  bool pretrain = !strcmp(o->phase, "pretrain"); /* a generated stream, no dataset */
+  if (!c->model || (!c->data && !pretrain))
     return skl_error_set(err, SKL_ERR_INVALID, "config: '%s' is required (the %s)", !c->model ? "model" : "data",
                          !c->model ? "model directory to start from" : "dataset directory written by skillrl synth");
   if (!c->out || !*c->out) return skl_error_set(err, SKL_ERR_INVALID, "config: 'out' (run directory) is required");
@@ -64,18 +66,22 @@ skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_ad
   if (!s->tokenizer_path) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   if ((st = skl_tokenizer_load(s->tokenizer_path, &s->tok, err)))
     return skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
-  if (max_prompt < 0) /* checked before tokenizing a prompt too long by its bytes alone */
-    max_prompt = s->model.cfg.max_position - c->max_response > 0 ? s->model.cfg.max_position - c->max_response : 0;
-  rl_data_opts dopt = {.dir = c->data, .split = "train", .skills = c->skills, .format = (skl_chat_format)c->chat_format,
-                       .max_prompt = max_prompt, .check_tokenizer = 1, .quote_evidence = c->sft_target == 1};
-  if ((st = rl_dataset_load(&dopt, s->tok, &s->data, err))) return st;
-  if (s->st.cursor > s->data.n)
-    return skl_error_set(err, SKL_ERR_RANGE,
-                         "--resume: %s stopped at item %lld of an epoch, but the dataset has %d items; resume with "
-                         "the run's own data (%s/config.yaml)", from, (long long)s->st.cursor, s->data.n, s->run_dir);
-  s->order = malloc(sizeof *s->order * (size_t)s->data.n);
-  if (!s->order) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
-  rl_epoch_order(s->st.seed, (int)s->st.epoch, s->data.n, s->order);
+  if (!pretrain) {
+    if (max_prompt < 0) /* checked before tokenizing a prompt too long by its bytes alone */
+      max_prompt = s->model.cfg.max_position - c->max_response > 0 ? s->model.cfg.max_position - c->max_response : 0;
+    rl_data_opts dopt = {.dir = c->data, .split = "train", .skills = c->skills,
+                         .format = (skl_chat_format)c->chat_format, .max_prompt = max_prompt, .check_tokenizer = 1,
+                         .quote_evidence = c->sft_target == 1};
+    if ((st = rl_dataset_load(&dopt, s->tok, &s->data, err))) return st;
+    if (s->st.cursor > s->data.n)
+      return skl_error_set(err, SKL_ERR_RANGE,
+                           "--resume: %s stopped at item %lld of an epoch, but the dataset has %d items; resume "
+                           "with the run's own data (%s/config.yaml)",
+                           from, (long long)s->st.cursor, s->data.n, s->run_dir);
+    s->order = malloc(sizeof *s->order * (size_t)s->data.n);
+    if (!s->order) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+    rl_epoch_order(s->st.seed, (int)s->st.epoch, s->data.n, s->order);
+  }
   if ((st = skl_adamw_init(&s->opt, &s->model, adam, err))) return st;
   s->opt_ready = true;
   if (o->resume && (st = skl_ckpt_load_optim(&s->opt, &s->model, from, err))) return st;

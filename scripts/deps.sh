@@ -2,7 +2,7 @@
 # Not a build step.
 SKL_APT_PACKAGES="meson ninja-build pkg-config gcc libopenblas-dev libyaml-dev libzstd-dev
   libjansson-dev libpcre2-dev libutf8proc-dev libopenmpi-dev openmpi-bin
-  python3 python3-torch python3-numpy python3-scipy gnuplot-nox fonts-dejavu-core zstd nodejs npm"
+  python3 python3-torch python3-numpy python3-scipy python3-jinja2 gnuplot-nox fonts-dejavu-core zstd nodejs npm"
 
 skl_install_deps() {
   local missing=()

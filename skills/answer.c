@@ -21,11 +21,16 @@ static int ci_prefix(const char *s, const char *end, const char *lit) {
   return 1;
 }
 
-/* Copy [b, e) into out (cap bytes), cut to fit. */
+/* Copy [b, e) into out (cap bytes), cut to fit; a cut never splits a UTF-8
+ * character (it backs up over at most 3 continuation bytes), so what is kept
+ * of valid text stays valid. */
 static void copy_span(char *out, size_t cap, const char *b, const char *e) {
   size_t n = (size_t)(e - b);
   if (cap == 0) return;
-  if (n > cap - 1) n = cap - 1;
+  if (n > cap - 1) {
+    n = cap - 1;
+    for (int k = 0; k < 3 && n > 0 && ((unsigned char)b[n] & 0xC0) == 0x80; k++) n--;
+  }
   memcpy(out, b, n);
   out[n] = '\0';
 }
@@ -76,6 +81,61 @@ static void clean_answer(char *s) {
     if (n && (s[0] == '*' || s[0] == '`')) { drop_front(s, 1); changed = 1; continue; }
     if (n && (s[n - 1] == '*' || s[n - 1] == '`' || s[n - 1] == '.')) { s[n - 1] = '\0'; changed = 1; continue; }
   }
+}
+
+/* ---- hedges (answer.h, "Strict") ----------------------------------------- */
+
+/* Words that turn one answer into several, or into its negation. */
+static const char *const hedge_words[] = {"or",      "nor",    "not",        "no",    "never",
+                                          "neither", "either", "except",     "unless", "excluding"};
+#define N_HEDGE_WORDS (int)(sizeof hedge_words / sizeof hedge_words[0])
+
+/* Marker bits: one per hedge word, then these. */
+enum {
+  HEDGE_NT = 1u << N_HEDGE_WORDS, /* a word ending in n't: "isn't 42" */
+  HEDGE_SLASH = HEDGE_NT << 1,    /* "A/B", "42 +/- 1" */
+  HEDGE_BAR = HEDGE_NT << 2,      /* "A|B" */
+  HEDGE_NE = HEDGE_NT << 3,       /* "!=", U+2260, U+00B1 (plus-minus) */
+  HEDGE_CMP = HEDGE_NT << 4,      /* '<', '>', U+2264, U+2265 */
+};
+
+static int is_apos(const char *p) { return *p == '\'' || !strncmp(p, "\xe2\x80\x99", 3); }
+
+/* @return the markers present in s: hedge words (ASCII case-insensitive, whole
+ * words of letters, digits and apostrophes) and symbols. */
+static unsigned hedge_mask(const char *s) {
+  unsigned m = 0;
+  for (size_t i = 0; s[i];) {
+    if (isalnum((unsigned char)s[i]) || is_apos(s + i)) {
+      char w[16];
+      size_t n = 0, len = 0;
+      while (s[i] && (isalnum((unsigned char)s[i]) || is_apos(s + i))) {
+        size_t step = s[i] == '\'' || isalnum((unsigned char)s[i]) ? 1 : 3;
+        if (n < sizeof w - 1) w[n++] = step == 3 ? '\'' : (char)tolower((unsigned char)s[i]);
+        i += step;
+        len++;
+      }
+      w[n] = '\0';
+      if (len < sizeof w - 1) {
+        for (int k = 0; k < N_HEDGE_WORDS; k++) if (!strcmp(w, hedge_words[k])) m |= 1u << k;
+        if (n >= 3 && !strcmp(w + n - 3, "n't")) m |= HEDGE_NT;
+      }
+      continue;
+    }
+    if (s[i] == '/') m |= HEDGE_SLASH;
+    else if (s[i] == '|') m |= HEDGE_BAR;
+    else if ((s[i] == '!' && s[i + 1] == '=') || !strncmp(s + i, "\xe2\x89\xa0", 3) || !strncmp(s + i, "\xc2\xb1", 2))
+      m |= HEDGE_NE;
+    else if (s[i] == '<' || s[i] == '>' || !strncmp(s + i, "\xe2\x89\xa4", 3) || !strncmp(s + i, "\xe2\x89\xa5", 3))
+      m |= HEDGE_CMP;
+    i++;
+  }
+  return m;
+}
+
+/* @return 1 when answer holds a marker the gold lacks. ignore: markers judged elsewhere. */
+static int hedged(const char *gold, const char *answer, unsigned ignore) {
+  return (hedge_mask(answer) & ~hedge_mask(gold) & ~ignore) != 0;
 }
 
 /* ---- types --------------------------------------------------------------- */
@@ -219,11 +279,14 @@ int skill_answer_parse_number(const char *s, double *out) {
   return 1;
 }
 
-/* Lenient reading of an extracted NUMBER answer (answer.h, NUMBER). */
+/* Lenient reading of an extracted NUMBER answer (answer.h, NUMBER). A slash
+ * is allowed only left of the last '=' ("100/3 = 33.33"): in the number itself
+ * it is a fraction or a hedge ("42/43"). */
 static int read_number_answer(const char *s, double *out) {
-  if (skill_answer_parse_number(s, out)) return 1;
+  if (!strchr(s, '/') && skill_answer_parse_number(s, out)) return 1;
   const char *eq = strrchr(s, '=');
-  if (eq && skill_answer_parse_number(eq + 1, out)) return 1;
+  if (eq && !strchr(eq + 1, '/') && skill_answer_parse_number(eq + 1, out)) return 1;
+  if (strchr(s, '/')) return 0;
   /* exactly one distinct number token anywhere in the text */
   int n = 0;
   double first = 0;
@@ -247,7 +310,10 @@ static int read_number_answer(const char *s, double *out) {
 }
 
 static int numbers_match(double x, double gold) {
-  return fabs(x - gold) <= SKILL_NUMBER_TOL + 1e-12 * fmax(1.0, fabs(gold));
+  /* volatile: the product is rounded on its own, never fused into the sum
+   * (-march=native allows FMA), so python/skillrl_reward.py gets the same bits */
+  volatile double rel = 1e-12 * fmax(1.0, fabs(gold));
+  return fabs(x - gold) <= SKILL_NUMBER_TOL + rel;
 }
 
 /* ---- strings ------------------------------------------------------------- */
@@ -303,6 +369,12 @@ static int read_choice(const char *in) {
   while (is_ws((unsigned char)*p)) p++;
   /* a lower-case letter is a choice only on its own ("a" could be the article) */
   if (islower(letter) && *p) return 0;
+  /* option text may follow, but no second letter: "A B", "A and (B)", "A, C" */
+  for (const char *q = p; *q; q++) {
+    int before = q == p || is_ws((unsigned char)q[-1]) || q[-1] == '(' || q[-1] == '[';
+    if (before && isalpha((unsigned char)q[0]) && (!q[1] || is_ws((unsigned char)q[1]) || strchr(")].:,;", q[1])))
+      return 0;
+  }
   return toupper(letter);
 }
 
@@ -492,22 +564,28 @@ int skill_answer_match(skill_answer_type t, const char *gold, const char *answer
   case SKILL_ANSWER_NUMBER: {
     double g, x;
     if (!skill_answer_parse_number(gold, &g)) return -1;
+    if (hedged(gold, answer, HEDGE_SLASH)) return 0; /* slashes: read_number_answer */
     return read_number_answer(answer, &x) && numbers_match(x, g);
   }
   case SKILL_ANSWER_STRING: {
     char ng[SKILL_ANSWER_MAX], na[SKILL_ANSWER_MAX];
     normalise_string(gold, ng, sizeof ng);
     if (!ng[0]) return -1;
+    if (hedged(gold, answer, 0)) return 0;
     normalise_string(answer, na, sizeof na);
     return !strcmp(ng, na);
   }
   case SKILL_ANSWER_CHOICE: {
     int g = read_choice(gold);
     if (!g) return -1;
+    if (hedged(gold, answer, 0)) return 0;
     return read_choice(answer) == g;
   }
-  case SKILL_ANSWER_LIST: return match_items(0, gold, answer);
-  case SKILL_ANSWER_SET: return match_items(1, gold, answer);
+  case SKILL_ANSWER_LIST:
+  case SKILL_ANSWER_SET: {
+    int m = match_items(t == SKILL_ANSWER_SET, gold, answer);
+    return m == 1 && hedged(gold, answer, 0) ? 0 : m;
+  }
   default: return -1;
   }
 }

@@ -27,7 +27,23 @@
  *   CHOICE  one letter: "C", "(C)", "C)", "C.", "Option C", "C: <option text>".
  *   LIST    comma- (or semicolon-) separated items, optional surrounding [ ];
  *           items compared as STRING, or as NUMBER when both parse; order matters.
- *   SET     as LIST, order and duplicates ignored. */
+ *   SET     as LIST, order and duplicates ignored.
+ *
+ * Strict: the extracted answer must hold exactly one candidate of the type, so
+ * a policy trained against this verifier cannot win by hedging. Each of these
+ * scores 0, unless the gold itself holds the same marker:
+ *   - a hedge or negation word (whole word, ASCII case-insensitive): or, nor,
+ *     not, no, never, neither, either, except, unless, excluding, or any word
+ *     ending in n't ("isn't", "can't"; ' or U+2019);
+ *   - an alternative or inequality symbol: '|', "!=", U+2260, U+00B1 (plus-minus),
+ *     '<', '>', U+2264, U+2265; and '/' (NUMBER: only right of the last '=',
+ *     so "100/3 = 33.33" still reads 33.33, but "42/43" or "1/2" does not);
+ *   - CHOICE: a second stand-alone letter after the chosen one ("A B",
+ *     "A and (B)", "A, B, C, D"); option text without one is fine ("C: Doc 3");
+ *   - NUMBER: two different numbers ("42 or 43" was already wrong);
+ *   - an empty answer.
+ * python/skillrl_reward.py implements the same rules, byte for byte; the test
+ * tests/skills/diff_reward.py checks that both give the same verdicts. */
 #ifndef SKILL_ANSWER_H
 #define SKILL_ANSWER_H
 
@@ -39,7 +55,8 @@
 /* Absolute tolerance for NUMBER answers: half a unit of the 2nd decimal. */
 #define SKILL_NUMBER_TOL 0.005
 
-/* Longest extracted answer kept (bytes, including the NUL); longer text is cut. */
+/* Longest extracted answer kept (bytes, including the NUL); longer text is cut,
+ * never inside a UTF-8 character. */
 #define SKILL_ANSWER_MAX 512
 
 typedef struct {

@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 static const char *const template_kinds[] = {"plain", "chat", NULL};
+/* synth_count_format order (render.h) */
+static const char *const template_formats[] = {"none", "plain", "chatml", "qwen3", "llama3", NULL};
 static const char *const knob_names[] = {"docs", "anchors", "similarity", "depth", "hops", "reasoning", NULL};
 
 static const skl_cfg_field fields[] = {
@@ -30,6 +32,11 @@ static const skl_cfg_field fields[] = {
      .help = "tokenizer.json that lengths are counted in (unset: built-in approximate counter)"},
     {.key = "template.kind", .type = SKL_CFG_ENUM, .offset = offsetof(synth_cfg, template_kind), .def = "chat",
      .choices = template_kinds, .help = "plain: one user message; chat: system + user messages"},
+    {.key = "template.format", .type = SKL_CFG_ENUM, .offset = offsetof(synth_cfg, template_format), .def = "none",
+     .choices = template_formats,
+     .help = "chat format counted in the length: none counts the messages' text only; plain, chatml, qwen3 "
+             "(= ChatML) or llama3 count the rendered conversation up to the assistant's opening, so length "
+             "bounds the model's whole input and response_budget stays free below its window"},
     {.key = "template.system", .type = SKL_CFG_STRING, .offset = offsetof(synth_cfg, system), .def = NULL,
      .help = "system prompt of the chat template (unset: asks for a final 'Answer:' line)"},
     {.key = "template.preamble", .type = SKL_CFG_STRING, .offset = offsetof(synth_cfg, preamble), .def = NULL,

@@ -19,6 +19,7 @@ typedef struct {
   int response_budget;        /* tokens kept free for the response: prompt <= target - this */
   char *tokenizer;            /* tokenizer.json, or NULL: built-in approximate counter */
   int template_kind;          /* 0 plain, 1 chat */
+  int template_format;        /* synth_count_format: whose chat tokens lengths count (0: none) */
   char *system;               /* chat system prompt (NULL: default) */
   char *preamble;             /* first paragraph of the user message (NULL: default) */
   skl_cfg_strs genres;        /* built-in genres to draw from (empty: all) */

@@ -270,7 +270,8 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
   synth_render_opts ro = {
       .genres = c->genres, .genre_pool = c->pool, .n_genre_pool = c->n_pool, .split_part = split ? 1 : 0,
       .corpus_genre = c->corpus_genre, .corpus_share = cfg->corpus_share,
-      .tmpl = {cfg->template_kind ? SYNTH_TEMPLATE_CHAT : SYNTH_TEMPLATE_PLAIN, cfg->system, cfg->preamble},
+      .tmpl = {cfg->template_kind ? SYNTH_TEMPLATE_CHAT : SYNTH_TEMPLATE_PLAIN, cfg->system, cfg->preamble,
+               (synth_count_format)cfg->template_format},
       .counter = c->counter};
   synth_prompt pr = {0};
   skill_blueprint bp = {0};

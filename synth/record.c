@@ -113,8 +113,9 @@ skl_status synth_record_build(const skill_blueprint *bp, const synth_prompt *pr,
       skl_buf_puts(&b, "}],") || jkey(&b, "answer", bp->answer) || skl_buf_puts(&b, ",") ||
       jkey(&b, "answer_type", skill_answer_type_name(bp->answer_type)) ||
       skl_buf_puts(&b, ",\"reward_model\":{\"style\":\"rule\",") || jkey(&b, "ground_truth", bp->answer) ||
-      skl_buf_printf(&b, "},\"extra_info\":{\"n_tokens\":%zu,\"seed\":%llu,", pr->n_tokens,
-                     (unsigned long long)meta->seed) ||
+      skl_buf_printf(&b, "},\"extra_info\":{\"n_tokens\":%zu,", pr->n_tokens) ||
+      (pr->format != SYNTH_FORMAT_NONE && skl_buf_printf(&b, "\"template\":\"%s\",", synth_count_format_name(pr->format))) ||
+      skl_buf_printf(&b, "\"seed\":%llu,", (unsigned long long)meta->seed) ||
       jkey(&b, "difficulty", bp->difficulty) ||
       skl_buf_printf(&b, ",\"target_tokens\":%lld,\"attempts\":%d,\"blueprint\":", (long long)meta->target_tokens,
                      meta->attempts) ||

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chat/chat.h"
 #include "skills/answer.h"
 
 const char *const synth_default_system =
@@ -114,9 +115,29 @@ static skl_status assemble(const skill_blueprint *bp, const synth_render_opts *o
   return SKL_OK;
 }
 
+const char *synth_count_format_name(synth_count_format f) {
+  static const char *const names[] = {"none", "plain", "chatml", "qwen3", "llama3"};
+  return (unsigned)f <= SYNTH_FORMAT_LLAMA3 ? names[f] : "unknown";
+}
+
 static skl_status count_prompt(const synth_render_opts *o, const synth_prompt *p, size_t *n, skl_error *err) {
   size_t a = 0, b = 0;
   skl_status s = SKL_OK;
+  if (o->tmpl.format != SYNTH_FORMAT_NONE) { /* the whole rendered conversation */
+    static const skl_chat_format chat[] = {SKL_CHAT_PLAIN, SKL_CHAT_PLAIN, SKL_CHAT_CHATML, SKL_CHAT_CHATML,
+                                           SKL_CHAT_LLAMA3};
+    if ((unsigned)o->tmpl.format > SYNTH_FORMAT_LLAMA3)
+      return skl_error_set(err, SKL_ERR_INVALID, "render: unknown template format %d", (int)o->tmpl.format);
+    skl_chat_msg m[2];
+    int k = 0;
+    if (p->system.len) m[k++] = (skl_chat_msg){"system", p->system.data};
+    m[k++] = (skl_chat_msg){"user", p->user.data ? p->user.data : ""};
+    skl_buf t = {0};
+    s = skl_chat_render(chat[o->tmpl.format], m, k, 1, &t, err);
+    if (!s) s = o->counter.count(o->counter.ctx, t.data ? t.data : "", t.len, n, err);
+    skl_buf_free(&t);
+    return s;
+  }
   if (p->system.len) s = o->counter.count(o->counter.ctx, p->system.data, p->system.len, &a, err);
   if (!s) s = o->counter.count(o->counter.ctx, p->user.data, p->user.len, &b, err);
   *n = a + b;
@@ -140,6 +161,7 @@ skl_status synth_render(const skill_blueprint *bp, const synth_render_opts *o, s
     goto done;
   }
   out->n_docs = D;
+  out->format = o->tmpl.format;
   /* genre per document: the blueprint's choice when it names a known one */
   for (int d = 0; d < D; d++) {
     int g = -1;

@@ -46,10 +46,29 @@ synth_counter synth_counter_approx(void);
 
 typedef enum { SYNTH_TEMPLATE_PLAIN, SYNTH_TEMPLATE_CHAT } synth_template_kind;
 
+/* Whose chat template the token counts include (config template.format).
+ * NONE counts the messages' text (system + user) only. The others count the
+ * conversation as src/chat renders it for the model, with the assistant's
+ * opening (add_generation_prompt): PLAIN, CHATML, QWEN3 (Qwen3's template
+ * renders system/user turns and the opening exactly as ChatML when thinking
+ * is left on), LLAMA3 (Llama-3's template; Llama-3.1+ also put a date
+ * preamble in the system turn, which is not counted). */
+typedef enum {
+  SYNTH_FORMAT_NONE = 0,
+  SYNTH_FORMAT_PLAIN,
+  SYNTH_FORMAT_CHATML,
+  SYNTH_FORMAT_QWEN3,
+  SYNTH_FORMAT_LLAMA3,
+} synth_count_format;
+
+/* @return "none", "plain", "chatml", "qwen3", "llama3" */
+const char *synth_count_format_name(synth_count_format f);
+
 typedef struct {
   synth_template_kind kind;
   const char *system;   /* chat: system message; NULL: the default below */
   const char *preamble; /* first paragraph of the user message; NULL: default */
+  synth_count_format format; /* chat tokens included in the counts */
 } synth_template;
 
 /* Defaults used when the template leaves them NULL. */
@@ -72,8 +91,10 @@ typedef struct {
 typedef struct {
   skl_buf system;   /* system message (chat template), empty for plain */
   skl_buf user;     /* the user message */
-  size_t n_tokens;  /* tokens of system + user, counted on the final text */
+  size_t n_tokens;  /* tokens of system + user, counted on the final text
+                       (rendered in tmpl.format's chat template unless NONE) */
   size_t fixed_tokens; /* tokens without any background */
+  synth_count_format format; /* the template n_tokens counts (tmpl.format) */
   int units;        /* background units used */
   int *doc_genre;   /* [n_docs] genre index chosen per document */
   int n_docs;

@@ -6,7 +6,9 @@
 /* Every command gets argv[0] = its own name ("synth", "bench", ...).
  * @return process exit code: 0 ok, 1 runtime failure, 2 usage error. */
 int skl_cmd_synth(int argc, char **argv);
+int skl_cmd_export(int argc, char **argv);
 int skl_cmd_tokenizer(int argc, char **argv);
+int skl_cmd_pretrain(int argc, char **argv);
 int skl_cmd_sft(int argc, char **argv);
 int skl_cmd_train(int argc, char **argv);
 int skl_cmd_filter(int argc, char **argv);

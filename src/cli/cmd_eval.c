@@ -44,7 +44,15 @@ static int cmd_score(int argc, char **argv) {
           "(random_string_to_prepend -> mrcr), RULER (outputs -> string_match_all, qa tasks string_match_part),\n"
           "LongBench v2 (choice_A + answer letter -> choice), BABILong (target + question -> babilong),\n"
           "LongBench (answers -> f1), plain QA (answer -> em). Sample ids: id, _id or index; else the 0-based\n"
-          "record number. Every data id needs exactly one prediction.",
+          "record number. Every data id needs exactly one prediction.\n"
+          "\n"
+          "verify (skill shards) reads the last 'Answer:' line, else the last \\boxed{}, else 'the answer is X',\n"
+          "and scores 1 only when it holds exactly one candidate of the answer type: number within 0.005,\n"
+          "string after NFKC + case fold, one choice letter, list in order, set in any order. Hedges score 0:\n"
+          "the words or/nor/not/no/never/neither/either/except/unless/excluding or n't, the symbols / | != < >\n"
+          "(a number may have / left of its last '=': 100/3 = 33.33), a second stand-alone letter in a choice,\n"
+          "two different numbers, an empty answer (unless the gold holds the same marker).\n"
+          "python/skillrl_reward.py applies the same rules.",
   };
   int rc = skl_args_parse(&spec, argc, argv, NULL);
   if (rc) return rc == 1 ? 0 : 2;

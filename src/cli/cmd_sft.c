@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/cli.h"
+#include "cli/cli_train.h"
 #include "rl/config.h"
 #include "rl/sft.h"
 #include "rl/trainer.h"
@@ -37,7 +38,11 @@ static void print_note(const char *msg, void *user) {
   fprintf(stderr, "%s\n", msg);
 }
 
-static int run(int argc, char **argv, bool grpo) {
+typedef enum { MODE_PRETRAIN, MODE_SFT, MODE_GRPO } train_mode;
+
+static int run(int argc, char **argv, train_mode mode) {
+  bool grpo = mode == MODE_GRPO;
+  static const char *const phase[] = {"pretrain", "sft", "grpo"};
   const char *cfg_path = NULL;
   bool resume = false, overwrite = false, quiet = false;
   int64_t stop_after = 0, threads = -1;
@@ -52,15 +57,30 @@ static int run(int argc, char **argv, bool grpo) {
   skl_buf help = {0};
   skl_cfg_help(rl_train_schema(), &help);
   skl_arg_spec spec = {
-      .prog = grpo ? "skillrl train" : "skillrl sft", .usage = "-c CONFIG [--resume | --overwrite] [key.sub=value ...]",
-      .description = grpo ? "RL with GRPO and DAPO dynamic sampling on a skill dataset. Run under mpirun -np N for "
-                            "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
-                            "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit with "
-                            "130/143."
-                          : "Supervised warm-up: cross-entropy on the gold answer tokens (prompt masked), samples "
-                            "packed into rows of sft.seq tokens.\nWrites into RUN = sft.out (default OUT/sft): "
-                            "RUN/config.yaml, RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/ (the model to "
-                            "start RL from: skillrl train -c CONFIG model=RUN/final).",
+      .prog = grpo ? "skillrl train" : mode == MODE_SFT ? "skillrl sft" : "skillrl pretrain",
+      .usage = "-c CONFIG [--resume | --overwrite] [key.sub=value ...]",
+      .description =
+          grpo ? "RL with GRPO and DAPO dynamic sampling on a skill dataset. Run under mpirun -np N for "
+                 "data parallel training (groups stay whole on one rank).\nWrites RUN/config.yaml, "
+                 "RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/. SIGINT/SIGTERM checkpoint and exit with "
+                 "130/143."
+          : mode == MODE_SFT
+              ? "Supervised warm-up: cross-entropy on the gold answer tokens (prompt masked), samples "
+                "packed into rows of sft.seq tokens.\nWrites into RUN = sft.out (default OUT/sft): "
+                "RUN/config.yaml, RUN/metrics.jsonl, RUN/ckpt/step-N/ and RUN/final/ (the model to "
+                "start RL from: skillrl train -c CONFIG model=RUN/final)."
+              : "Pretraining that teaches a fresh model to read: next-token loss on a stream generated on the "
+                "fly (no dataset), deterministic from the seed and the same whatever the thread or rank count. "
+                "Each row is one of pretrain.mixture's components: induction (spans of random tokens or genre "
+                "text repeated at random later offsets: content-based copying), recall (entries \"Entry NAME: "
+                "its value is SPEC.\" among genre text, then questions answered by quoting the entry, as "
+                "sft.target quote answers), documents (genre text under \"Document k\" headers, plus "
+                "pretrain.corpus). Rows grow from pretrain.seq_start to pretrain.seq tokens over the first "
+                "pretrain.curriculum share of pretrain.steps, pretrain.tokens tokens per step.\nWrites into RUN "
+                "= pretrain.out (default OUT/pretrain): RUN/config.yaml, RUN/metrics.jsonl (loss, and per row "
+                "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats and on the quoted values, where "
+                "the phase change shows), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
+                "from: skillrl sft -c CONFIG model=RUN/final).",
       .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
       .epilog = help.data};
   int npos = 0;
@@ -89,13 +109,14 @@ static int run(int argc, char **argv, bool grpo) {
   rl_session_opts so = {.cfg = &cfg, .resume = resume, .overwrite = overwrite, .stop = &g_stop,
                         .on_progress = quiet ? NULL : print_progress, .stop_after = stop_after,
                         .stopped_early = &early, .last_step = &last, .on_note = print_note};
-  skl_status s = grpo ? rl_train_run(&so, &err) : rl_sft_run(&so, &err);
+  skl_status s = grpo ? rl_train_run(&so, &err)
+                 : mode == MODE_SFT ? rl_sft_run(&so, &err) : skl_cli_pretrain_run(&so, &err);
   if (!s && rank_zero()) {
     if (early)
       fprintf(stderr, "%s: stopped after step %lld (%s); checkpoint written: continue with --resume\n", spec.prog,
               (long long)last, g_stop ? "signal" : "--stop-after");
     else {
-      char *dir = rl_run_dir(&cfg, grpo ? "grpo" : "sft");
+      char *dir = rl_run_dir(&cfg, phase[mode]);
       fprintf(stderr, "%s: done; model in %s/final\n", spec.prog, dir ? dir : "?");
       free(dir);
     }
@@ -107,5 +128,6 @@ static int run(int argc, char **argv, bool grpo) {
   return early && g_stop ? 128 + (int)g_stop : 0;
 }
 
-int skl_cmd_sft(int argc, char **argv) { return run(argc, argv, false); }
-int skl_cmd_train(int argc, char **argv) { return run(argc, argv, true); }
+int skl_cmd_pretrain(int argc, char **argv) { return run(argc, argv, MODE_PRETRAIN); }
+int skl_cmd_sft(int argc, char **argv) { return run(argc, argv, MODE_SFT); }
+int skl_cmd_train(int argc, char **argv) { return run(argc, argv, MODE_GRPO); }

@@ -16,7 +16,9 @@ typedef struct {
 
 static const command commands[] = {
     {"synth", skl_cmd_synth, "generate per-skill datasets (synth -c CONFIG), or show a sample"},
+    {"export", skl_cmd_export, "write a dataset as .jsonl or .parquet for verl, OpenRLHF or TRL"},
     {"tokenizer", skl_cmd_tokenizer, "train, encode or decode with an HF tokenizer.json"},
+    {"pretrain", skl_cmd_pretrain, "next-token pretraining on a generated curriculum (induction, recall, documents)"},
     {"sft", skl_cmd_sft, "supervised warm-up on gold answers"},
     {"train", skl_cmd_train, "RL training: GRPO with dynamic sampling (mpirun for data parallel)"},
     {"filter", skl_cmd_filter, "keep items whose pass rate under a model lies in a band"},

@@ -18,7 +18,7 @@ size_t skl_ce_scratch_floats(int V, int C) {
   return (size_t)skl_ce_chunk(V) * (V + 1); /* logits, then -logp per row */
 }
 
-double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const float *x,
+double skl_ce_fused(float *logp, float *ent, float *top1, float *dx, float *dwout, const float *x,
                     const float *wout, const int32_t *targets, const float *coef, int N, int C,
                     int V, float *scratch) {
   int chunk = skl_ce_chunk(V);
@@ -36,6 +36,7 @@ double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const floa
         nlp[r] = 0.0f;
         if (logp) logp[n] = 0.0f;
         if (ent) ent[n] = 0.0f;
+        if (top1) top1[n] = 0.0f;
         if (dx)
           for (int j = 0; j < V; j++) row[j] = 0.0f;
         continue;
@@ -54,6 +55,7 @@ double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const floa
       float lp = row[y] - mx - lz;
       if (logp) logp[n] = lp;
       if (ent) ent[n] = lz - sl / sum; /* -sum p log p = log Z - E[z] */
+      if (top1) top1[n] = row[y] >= mx ? 1.0f : 0.0f; /* ties count as a hit */
       float cf = coef ? coef[n] : 1.0f;
       nlp[r] = -lp;
       if (dx) {

@@ -148,14 +148,15 @@ size_t skl_attn_scratch_floats(const skl_attn_shape *s);
  * stay small) and never held for all N tokens. For token n with target
  * y = targets[n] >= 0:
  *   logp[n] = log softmax(x[n] @ wout^T)[y],  ent[n] = entropy of that softmax
+ *   top1[n] = 1 if y has the largest logit (ties count), else 0
  *   loss    = sum_n coef[n] * (-logp[n])
- * Tokens with targets[n] < 0 get logp = 0, ent = 0 and no gradient.
+ * Tokens with targets[n] < 0 get logp = 0, ent = 0, top1 = 0 and no gradient.
  * If dx != NULL, the backward runs in the same pass:
  *   dx[N, C] += coef[n] * d(-logp[n])/dx,  dwout[V, C] += likewise (dwout
  *   may be NULL). coef may be NULL (all ones).
- * scratch: skl_ce_scratch_floats(V, C) floats. Outputs logp/ent may be NULL.
+ * scratch: skl_ce_scratch_floats(V, C) floats. Outputs logp/ent/top1 may be NULL.
  * @return loss (double accumulated). */
-double skl_ce_fused(float *logp, float *ent, float *dx, float *dwout, const float *x,
+double skl_ce_fused(float *logp, float *ent, float *top1, float *dx, float *dwout, const float *x,
                     const float *wout, const int32_t *targets, const float *coef, int N, int C,
                     int V, float *scratch);
 size_t skl_ce_scratch_floats(int V, int C);

@@ -244,6 +244,7 @@ static size_t acts_slice(const skl_model_config *c, int B, int T, bool recompute
   TAKE(pos, N);
   TAKE(logp, N);
   TAKE(entropy, N);
+  TAKE(top1, N);
   TAKE(coef, N);
   TAKE(dx, N * C);
   TAKE(dln, N * C);

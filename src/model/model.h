@@ -148,6 +148,7 @@ typedef struct {
   /* per-token results of the last forward */
   float *logp;       /* [N] log p(target) (0 where target < 0) */
   float *entropy;    /* [N] entropy of the predictive distribution */
+  float *top1;       /* [N] 1 where the target is the argmax (0 where target < 0) */
   float *coef;       /* [N] mask*weight/loss_norm used by the loss */
   /* backward scratch (reused by every layer) */
   float *dx;         /* [N, C] gradient of the residual stream (in place) */

@@ -227,7 +227,7 @@ double skl_stack_head(skl_model *m, skl_acts *a, const int32_t *targets, int N, 
     for (size_t i = 0; i < n; i++) a->lnf[o + i] *= ls;
   double loss = 0.0;
   if (N > r0)
-    loss = skl_ce_fused(a->logp + r0, a->entropy + r0, backward ? a->dln + o : NULL, dwout,
+    loss = skl_ce_fused(a->logp + r0, a->entropy + r0, a->top1 + r0, backward ? a->dln + o : NULL, dwout,
                         a->lnf + o, wout, targets + r0, a->coef + r0, N - r0, C, c->vocab_size,
                         a->scratch);
   if (backward && ls != 1.0f)

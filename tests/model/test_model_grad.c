@@ -303,7 +303,7 @@ typedef struct {
 } ce_ctx;
 static double ce_J(void *p) {
   ce_ctx *c = p;
-  return skl_ce_fused(NULL, NULL, NULL, NULL, c->x, c->w, c->y, c->coef, c->N, c->C, c->V, c->scr);
+  return skl_ce_fused(NULL, NULL, NULL, NULL, NULL, c->x, c->w, c->y, c->coef, c->N, c->C, c->V, c->scr);
 }
 static void test_ce(void) {
   int N = 1100, C = 8, V = 50; /* chunk = 1024 rows: two chunks */
@@ -311,18 +311,24 @@ static void test_ce(void) {
   ce_ctx c = {randn(N * C, 1), randn(V * C, 0.5f), randn(N, 1), NULL, malloc(sizeof(int32_t) * N), N, C, V};
   c.scr = zeros(skl_ce_scratch_floats(V, C));
   for (int n = 0; n < N; n++) c.y[n] = n % 7 == 3 ? -1 : (n * 37) % V;
-  float *lp = zeros(N), *ent = zeros(N), *dx = zeros(N * C), *dw = zeros(V * C);
-  double loss = skl_ce_fused(lp, ent, dx, dw, c.x, c.w, c.y, c.coef, N, C, V, c.scr);
+  float *lp = zeros(N), *ent = zeros(N), *top1 = zeros(N), *dx = zeros(N * C), *dw = zeros(V * C);
+  double loss = skl_ce_fused(lp, ent, top1, dx, dw, c.x, c.w, c.y, c.coef, N, C, V, c.scr);
   CHECK_NEAR(loss, ce_J(&c), 1e-9 * fabs(loss) + 1e-9);
   /* per-token log-prob and entropy against a direct double computation */
   double elp = 0, een = 0, lsum = 0;
+  int top1_bad = 0, top1_hits = 0;
   for (int n = 0; n < N; n++) {
     double *lg = malloc(sizeof(double) * V), mx = -INFINITY, z = 0, el = 0;
+    int am = 0;
     for (int j = 0; j < V; j++) {
       lg[j] = 0;
       for (int e = 0; e < C; e++) lg[j] += (double)c.x[n * C + e] * c.w[j * C + e];
+      if (lg[j] > mx) am = j;
       mx = fmax(mx, lg[j]);
     }
+    /* top1: the target is the argmax (double reference; no near-ties here) */
+    top1_bad += top1[n] != (c.y[n] >= 0 && am == c.y[n] ? 1.0f : 0.0f);
+    top1_hits += top1[n] != 0;
     for (int j = 0; j < V; j++) z += exp(lg[j] - mx);
     for (int j = 0; j < V; j++) el -= exp(lg[j] - mx) / z * (lg[j] - mx - log(z));
     double want = c.y[n] < 0 ? 0 : lg[c.y[n]] - mx - log(z);
@@ -332,6 +338,8 @@ static void test_ce(void) {
     free(lg);
   }
   CHECK_MSG(elp < 1e-4 && een < 1e-4, "ce logp err %.3g entropy err %.3g", elp, een);
+  CHECK_MSG(top1_bad == 0 && top1_hits > 0, "ce top1: %d of %d wrong (%d hits)", top1_bad, N, top1_hits);
+  free(top1);
   double labs = 0;
   for (int n = 0; n < N; n++) labs += fabs(c.coef[n]) * fabs(lp[n]);
   CHECK_NEAR(loss, lsum, 1e-5 * labs);
@@ -356,7 +364,7 @@ static void test_ce_loss_order(void) {
   double loss[2];
   for (int t = 0; t < 2; t++) {
     omp_set_num_threads(t ? hi : 1);
-    loss[t] = skl_ce_fused(lp, NULL, NULL, NULL, x, w, y, coef, N, C, V, scr);
+    loss[t] = skl_ce_fused(lp, NULL, NULL, NULL, NULL, x, w, y, coef, N, C, V, scr);
     double want = 0;
     for (int n = 0; n < N; n++)
       if (y[n] >= 0) want += (double)coef[n] * (double)(-lp[n]);

@@ -149,6 +149,14 @@ static const vcase CASES[] = {
     {S, "blue", "", 0, 0},
     {S, "blue", "Answer: \xff\xfe blue", 0, 1},
     {S, "abc", "Answer: \xff" "ABC", 0, 1},
+    /* invalid UTF-8 (overlong, surrogate, past U+10FFFF, cut) falls back to ASCII case folding, so
+     * E-acute no longer matches e-acute; valid oddities (U+FFFE, a BOM) still fold */
+    {S, "\xc3\xa9\xc0\xaf" "b", "Answer: \xc3\x89\xc0\xaf" "B", 0, 1},
+    {S, "\xc3\xa9\xed\xa0\x80" "b", "Answer: \xc3\x89\xed\xa0\x80" "B", 0, 1},
+    {S, "\xc3\xa9\xf4\x90\x80\x80" "b", "Answer: \xc3\x89\xf4\x90\x80\x80" "B", 0, 1},
+    {S, "\xc3\xa9\xf0\x9f\x98" "b", "Answer: \xc3\x89\xf0\x9f\x98" "B", 0, 1},
+    {S, "\xc3\xa9\xef\xbf\xbe" "b", "Answer: \xc3\x89\xef\xbf\xbe" "B", 1, 1},
+    {S, "\xc3\xa9\xef\xbb\xbf" "b", "Answer: \xc3\x89\xef\xbb\xbf" "B", 1, 1},
     /* ---- choices ---- */
     {C, "C", "Answer: C", 1, 1},
     {C, "C", "Answer: c", 1, 1},
@@ -210,6 +218,61 @@ static const vcase CASES[] = {
     {T, "", "Answer: none", 1, 1},
     {T, "", "Answer: a", 0, 1},
     {T, "a", "Answer: none", 0, 1},
+    /* ---- strict: hedges, negations and every-option answers score 0 (issue 17) ---- */
+    {C, "A", "Answer: A or Z", 0, 1},
+    {C, "A", "Answer: A or B or C or D", 0, 1},
+    {C, "A", "Answer: A, B, C, D", 0, 1},
+    {C, "A", "Answer: A B C D", 0, 1},
+    {C, "A", "Answer: ABCD", 0, 1},
+    {C, "A", "Answer: A/B", 0, 1},
+    {C, "A", "Answer: A|B", 0, 1},
+    {C, "A", "Answer: A and B", 0, 1},
+    {C, "A", "Answer: (A) or (B)", 0, 1},
+    {C, "A", "Answer: A (not B)", 0, 1},
+    {C, "A", "Answer: not A", 0, 1},
+    {C, "A", "Answer: A, not B", 0, 1},
+    {C, "A", "Answer: either A", 0, 1},
+    {C, "A", "Answer: A. [ID: B-292]", 1, 1},
+    {C, "A", "Answer: A: Document 3", 1, 1},
+    {C, "A", "Answer: A. Document 3 (B)", 0, 1},
+    {C, "A", "\\boxed{A} or \\boxed{B}", 0, 0},
+    {C, "A", "Answer: B\nAnswer: A or B", 0, 1},
+    {N, "518", "Answer: 518 or zzqx", 0, 1},
+    {N, "518", "Answer: not 518", 0, 1},
+    {N, "518", "Answer: 518, not 519", 0, 1},
+    {N, "518", "Answer: NOT 518", 0, 1},
+    {N, "518", "Answer: it isn't 518", 0, 1},
+    {N, "518", "Answer: it isn\xe2\x80\x99t 518", 0, 1},
+    {N, "518", "Answer: 518 or 518", 0, 1},
+    {N, "518", "Answer: 518/519", 0, 1},
+    {N, "518", "Answer: 518 | 519", 0, 1},
+    {N, "518", "Answer: x != 518", 0, 1},
+    {N, "518", "Answer: x \xe2\x89\xa0 518", 0, 1},
+    {N, "518", "Answer: 518 \xc2\xb1 1", 0, 1},
+    {N, "518", "Answer: 518 +/- 1", 0, 1},
+    {N, "518", "Answer: x < 519 = 518", 0, 1},
+    {N, "518", "Answer: x >= 518", 0, 1},
+    {N, "518", "Answer: neither 517 nor 519 but 518", 0, 1},
+    {N, "518", "Answer: 518 unless rounding", 0, 1},
+    {N, "518", "Answer: no 518", 0, 1},
+    {N, "518", "\\boxed{518 \\text{ or } 519}", 0, 0},
+    {N, "518", "The answer is not 518.", 0, 0},
+    {N, "518", "Answer: 518 zqx", 1, 1},                /* a unit word is not a hedge */
+    {N, "518", "Answer: 518 ordinals", 1, 1},           /* "or" only as a whole word */
+    {N, "518", "Answer: 1036/2 = 518", 1, 1},           /* slash left of '=' */
+    {N, "518", "Answer: 518 518", 1, 1},                /* one distinct number */
+    {N, "0.5", "Answer: 1/2", 0, 1},
+    {S, "blue", "Answer: blue or green", 0, 1},
+    {S, "blue or green", "Answer: Blue or Green", 1, 1}, /* the gold's own marker is fine */
+    {S, "not blue", "Answer: not blue", 1, 1},
+    {S, "blue", "Answer: not blue", 0, 1},
+    {L, "a, b", "Answer: a, b or c", 0, 1},
+    {L, "a, b", "Answer: a, b, not c", 0, 1},
+    {L, "a, b", "Answer: a/c, b", 0, 1},
+    {T, "a, b", "Answer: b, a or c", 0, 1},
+    {T, "a, b", "Answer: b | a", 0, 1},
+    {T, "a/x, b", "Answer: b, a/x", 1, 1},
+    {T, "", "Answer: not none", 0, 1},
 };
 
 static void test_table(void) {
@@ -244,6 +307,12 @@ static void test_extract(void) {
   char small[4];
   CHECK(skill_answer_extract("Answer: 123456", small, sizeof small, NULL) == 1);
   CHECK_STR(small, "123");
+  /* a cut never splits a UTF-8 character: 300 x U+00E9 keeps 255 of them (510 bytes) */
+  char accents[8 + 600 + 1] = "Answer: ";
+  for (int i = 0; i < 300; i++) memcpy(accents + 8 + 2 * i, "\xc3\xa9", 3);
+  CHECK(skill_answer_extract(accents, out, sizeof out, NULL) == 1);
+  CHECK(strlen(out) == 510);
+  CHECK(strcmp(out + 508, "\xc3\xa9") == 0);
   /* huge response: 4 MB of filler, answer at the end, then at the start */
   size_t big = 4u << 20;
   char *r = malloc(big + 64);

@@ -3,6 +3,7 @@
  * approximate counter, and the too-short error. Not an oracle test. */
 #include <stdlib.h>
 
+#include "chat/chat.h"
 #include "harness.h"
 #include "skills/registry.h"
 #include "synth/render.h"
@@ -168,6 +169,72 @@ static void test_lengths(void) {
   }
 }
 
+/* template.format: the count is the rendered conversation's (the published
+ * ChatML / Qwen3 / Llama-3 renderings of a system + user turn with the
+ * assistant's opening), within budget, and the template's tokens come out of
+ * the background, not out of response_budget. */
+static void test_template_lengths(void) {
+  /* the renderings a model's own chat template gives for one system + user turn */
+  static const struct {
+    synth_count_format f;
+    const char *want;
+  } published[] = {
+      {SYNTH_FORMAT_CHATML, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"},
+      {SYNTH_FORMAT_QWEN3, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"},
+      {SYNTH_FORMAT_LLAMA3, "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
+                            "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
+                            "<|start_header_id|>assistant<|end_header_id|>\n\n"},
+      {SYNTH_FORMAT_PLAIN, "S\n\nU\n\nAssistant: "},
+  };
+  static const skl_chat_format chat[] = {SKL_CHAT_PLAIN, SKL_CHAT_PLAIN, SKL_CHAT_CHATML, SKL_CHAT_CHATML, SKL_CHAT_LLAMA3};
+  const skill_def *d = skill_find("niah");
+  skill_knobs k = d->defaults;
+  k.docs = 2;
+  k.anchors = 2;
+  for (size_t i = 0; i < sizeof published / sizeof *published; i++) {
+    synth_count_format f = published[i].f;
+    skl_chat_msg m[2] = {{"system", "S"}, {"user", "U"}};
+    skl_buf t = {0};
+    CHECK(skl_chat_render(chat[f], m, 2, 1, &t, NULL) == SKL_OK);
+    CHECK_MSG(t.data && !strcmp(t.data, published[i].want), "%s renders '%s'", synth_count_format_name(f), t.data);
+    skl_buf_free(&t);
+    for (int s = 0; s < 4; s++) {
+      skl_rng r, r0;
+      skl_rng_seed(&r, 300 + (uint64_t)s);
+      r0 = r;
+      skill_blueprint b = {0}, b0 = {0};
+      skl_error e;
+      CHECK(skill_build(d, &k, &r, &b, &e) == SKL_OK);
+      CHECK(skill_build(d, &k, &r0, &b0, &e) == SKL_OK);
+      synth_render_opts o = opts(1500), o0 = opts(1500);
+      o.tmpl = (synth_template){SYNTH_TEMPLATE_CHAT, NULL, NULL, f};
+      o0.tmpl = (synth_template){SYNTH_TEMPLATE_CHAT, NULL, NULL, SYNTH_FORMAT_NONE};
+      synth_prompt p = {0}, p0 = {0};
+      CHECK_MSG(synth_render(&b, &o, &r, &p, &e) == SKL_OK, "%s", e.msg);
+      CHECK_MSG(synth_render(&b0, &o0, &r0, &p0, &e) == SKL_OK, "%s", e.msg);
+      CHECK(p.format == f && p0.format == SYNTH_FORMAT_NONE);
+      /* n_tokens is exactly the count of the rendered conversation */
+      skl_chat_msg mm[2] = {{"system", p.system.data}, {"user", p.user.data}};
+      skl_buf_clear(&t);
+      CHECK(skl_chat_render(chat[f], mm, 2, 1, &t, NULL) == SKL_OK);
+      size_t n = 0, content = 0, c2 = 0;
+      CHECK(synth_count_approx(NULL, t.data, t.len, &n, NULL) == SKL_OK);
+      CHECK_MSG(n == p.n_tokens, "%s: n_tokens %zu, rendered conversation %zu", synth_count_format_name(f), p.n_tokens, n);
+      CHECK(p.n_tokens <= 1500);
+      /* the template's tokens displaced background: less content than without a template */
+      synth_count_approx(NULL, p.system.data, p.system.len, &content, NULL);
+      synth_count_approx(NULL, p.user.data, p.user.len, &c2, NULL);
+      CHECK_MSG(f == SYNTH_FORMAT_PLAIN ? content + c2 <= p0.n_tokens : content + c2 < p0.n_tokens, "%s: content %zu tokens, without template %zu", synth_count_format_name(f),
+                content + c2, p0.n_tokens);
+      skl_buf_free(&t);
+      synth_prompt_free(&p);
+      synth_prompt_free(&p0);
+      skill_blueprint_free(&b);
+      skill_blueprint_free(&b0);
+    }
+  }
+}
+
 int main(void) {
   skl_error e;
   if (synth_genres_init(&G, &e)) { fprintf(stderr, "%s\n", e.msg); return 1; }
@@ -176,6 +243,7 @@ int main(void) {
   test_counter();
   test_layout();
   test_lengths();
+  test_template_lengths();
   synth_genres_free(G);
   return test_report();
 }

@@ -1,0 +1,54 @@
+/* rl pretrain: next-token pretraining on a generated stream (a length
+ * curriculum of rows from a token source), data parallel over ranks, with
+ * rl/session's checkpoints, bit-exact resume, metrics and signals.
+ * Not the stream: the CLI hands in a source (synth/pt_stream.h makes one), so
+ * rl knows nothing of how the rows are written. */
+#ifndef RL_PRETRAIN_H
+#define RL_PRETRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rl/session.h"
+
+/* Where rows come from. row() must be a pure function of (seed, step, row, T)
+ * (resume and any rank or thread count give the same batch) and safe to call
+ * from several threads at once with distinct `thread` ids (0 .. threads-1,
+ * threads as omp_get_max_threads() at rl_pretrain_run's start). */
+typedef struct {
+  void *ctx;
+  int n_labels;                         /* kinds of rows, for per-label metrics */
+  const char *(*label_name)(int label); /* "recall", ... */
+  int min_len;                          /* shortest row the source can fill */
+  /* Fill tokens[T], targets[T] (< 0: no loss), probe[T] (1: counted in the
+   * label's accuracy) and *label; induction_only: the induction-first stage's
+   * row (random-token repeats). @return SKL_OK or an error naming the row. */
+  skl_status (*row)(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+                    int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, skl_error *err);
+  int induction_label;                  /* the label of induction_only rows (their accuracy ends the stage) */
+} rl_pt_source;
+
+/* Row length of step `step` (0-based) when the mixture stage began at
+ * `stage_step` (-1: still in the induction-first stage): pretrain.induction_seq
+ * in that stage, then pretrain.seq_start growing quadratically to pretrain.seq
+ * over the pretrain.curriculum share of the steps left, in multiples of 32
+ * (pure). */
+int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step);
+/* Whether the induction-first stage ends after step `step` (0-based), given
+ * that step's repeat accuracy (NaN: no such rows): at pretrain.induction_until
+ * (when > 0), or after pretrain.induction_steps steps at the most (pure). */
+bool rl_pt_stage_ends(const rl_train_cfg *c, int64_t step, double acc);
+/* Rows of a step at length T over `ranks` ranks: pretrain.tokens / T, at
+ * least one per rank, a multiple of ranks (pure). */
+int rl_pt_rows_at(const rl_train_cfg *c, int T, int ranks);
+
+/* Run pretrain.steps steps (or up to them on resume) into pretrain.out.
+ * o->phase is set to "pretrain". Metrics per step: loss, and per label the
+ * mean loss over its supervised tokens (loss_<label>) and the share of its
+ * probe positions whose target is the argmax (acc_<label>).
+ * @return SKL_OK or the first error (checkpoints so far stay valid): a
+ *         curriculum longer than the model's window or shorter than the
+ *         source's minimum names the pretrain.* key. */
+skl_status rl_pretrain_run(const rl_session_opts *o, const rl_pt_source *src, skl_error *err);
+
+#endif

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# `skillrl pretrain` end to end on the tiny fixture: the run folder and its
+# metrics (per-kind loss and accuracy, the length curriculum), bit-exact
+# resume after --stop-after and after SIGTERM, the same weights on 1 and 2
+# threads, and clear errors for bad pretrain.* settings. With `learn` (the
+# slow suite) a short run must lower the induction loss below a bound.
+set -u
+tmp=$(mktemp -d /tmp/skl_test_pretrain.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+fixture
+
+cat >"$tmp/pt.yaml" <<EOF
+kind: train
+model: $FX/m0
+out: $tmp/unused
+seed: 5
+pretrain: {steps: 6, tokens: 1024, seq_start: 128, seq: 256, curriculum: 0.5, lr: 3.0e-3, warmup: 1}
+checkpoint: {every: 2, keep: 4}
+EOF
+pt() { run "$BIN" pretrain -c "$tmp/pt.yaml" -q "$@"; }
+
+if [ "${1:-}" = learn ]; then
+  # ~1.3M tokens of induction rows on the 1-layer fixture model... two layers
+  # are what an induction head needs: a 2-layer model from the same tokenizer
+  run "$BIN" model init -c "$SRC/configs/model/quickstart.yaml" -o "$tmp/m2" --tokenizer "$FX/tok.json" \
+    num_hidden_layers=2 vocab_size=400
+  check "2-layer model" [ "$rc" -eq 0 ]
+  steps=${PT_LEARN_STEPS:-160}
+  [ "${SKL_SLOW_SIZE:-small}" = full ] && steps=400
+  pt model="$tmp/m2" pretrain.out="$tmp/L" pretrain.steps=$steps pretrain.tokens=8192 pretrain.seq_start=128 \
+    pretrain.seq=128 'pretrain.mixture={induction: 1}' pretrain.induction_text=0
+  check "learning run exits 0" [ "$rc" -eq 0 ]
+  # random-token repeats: chance is log(pool) ~ 5.9 nats; a model that copies gets far below
+  "$PY" - "$tmp/L/metrics.jsonl" <<'EOF' >"$tmp/learn.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+first = sum(r["loss_induction_random"] for r in rows[:10]) / 10
+last = sum(r["loss_induction_random"] for r in rows[-10:]) / 10
+acc = sum(r["acc_induction_random"] for r in rows[-10:]) / 10
+print(f"induction loss {first:.2f} -> {last:.2f}, repeat accuracy {acc:.2f}")
+sys.exit(0 if last < 0.6 * first and acc > 0.2 else 1)
+EOF
+  lrc=$?
+  cat "$tmp/learn.txt"
+  check "induction loss falls below 0.6x its start and repeat accuracy > 0.2 ($(cat "$tmp/learn.txt"))" [ $lrc -eq 0 ]
+  finish
+fi
+
+# ---- a run: folder, metrics, curriculum, curves ----
+pt pretrain.out="$tmp/A"
+check "pretrain exits 0" [ "$rc" -eq 0 ]
+check "final model" [ -f "$tmp/A/final/model.safetensors" ]
+check "resolved config" [ -f "$tmp/A/config.yaml" ]
+"$PY" - "$tmp/A/metrics.jsonl" <<'EOF' >"$tmp/m.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["step"] for r in rows] == list(range(1, 7)), [r["step"] for r in rows]
+assert all(r["phase"] == "pretrain" for r in rows)
+for r in rows:
+    for k in ("loss", "lr", "grad_norm", "tokens", "tokens_per_s", "seq", "rows"):
+        assert k in r, k
+    for kind in ("induction_random", "induction_text", "recall", "documents"):
+        assert "loss_" + kind in r and "acc_" + kind in r, kind
+# curriculum: 128 at step 1, growing (quadratically) to 256 by half-way, rows = tokens / seq
+seqs = [r["seq"] for r in rows]
+assert seqs[0] == 128 and seqs[-1] == 256 and seqs == sorted(seqs), seqs
+assert all(r["rows"] == 1024 // r["seq"] for r in rows), [r["rows"] for r in rows]
+EOF
+check "metrics: steps, per-kind loss/accuracy, curriculum ($(tail -1 "$tmp/m.txt"))" [ $? -eq 0 ]
+if command -v gnuplot >/dev/null; then check "curves.png" [ -s "$tmp/A/curves.png" ]; fi
+
+# ---- induction-first steps: only random-token induction rows, at seq_start ----
+pt pretrain.out="$tmp/I" pretrain.induction_steps=3 pretrain.induction_until=0
+check "induction_steps exits 0" [ "$rc" -eq 0 ]
+"$PY" - "$tmp/I/metrics.jsonl" <<'EOF' >"$tmp/i.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+for r in rows[:3]:
+    assert r["seq"] == 128, r["seq"]
+    for kind in ("induction_text", "recall", "documents"):
+        assert r["loss_" + kind] is None, (r["step"], kind)
+    assert r["loss_induction_random"] is not None
+# the length curriculum runs over the 3 steps after them: 128, then quadratically up to 256
+assert [r["seq"] for r in rows[3:]] == [128, 160, 256], [r["seq"] for r in rows]
+EOF
+check "induction-first steps: random induction only, at seq_start ($(tail -1 "$tmp/i.txt"))" [ $? -eq 0 ]
+# the stage is in the checkpoint: stopped inside it and resumed, the same run
+pt pretrain.out="$tmp/I2" pretrain.induction_steps=3 pretrain.induction_until=0 --stop-after 2
+pt pretrain.out="$tmp/I2" pretrain.induction_steps=3 pretrain.induction_until=0 --resume
+check "resume inside the induction stage: same weights" same "$(sha "$tmp/I2/final/model.safetensors")" "$(sha "$tmp/I/final/model.safetensors")"
+# induction_until: the stage ends at the first step whose repeat accuracy reaches it
+pt pretrain.out="$tmp/I3" pretrain.induction_steps=5 pretrain.induction_until=0.000001
+"$PY" - "$tmp/I3/metrics.jsonl" <<'EOF' >"$tmp/i3.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+first = [r for r in rows if r["stage"] == "induction"]
+assert first and all(r["acc_induction_random"] is not None for r in first), first
+# every induction step but the last is below the bar; the last reaches it (or is the cap)
+assert all(r["acc_induction_random"] < 1e-6 for r in first[:-1]), [r["acc_induction_random"] for r in first]
+assert first[-1]["acc_induction_random"] >= 1e-6 or len(first) == 5
+assert all(r["stage"] == "mixture" for r in rows[len(first):])
+EOF
+check "induction_until ends the stage on the step that reaches it ($(tail -1 "$tmp/i3.txt"))" [ $? -eq 0 ]
+
+# ---- bit-exact resume: --stop-after 3 then --resume; SIGTERM mid-run ----
+pt pretrain.out="$tmp/B" --stop-after 3
+check "stop-after exits 0" [ "$rc" -eq 0 ]
+check "stopped early says so" has "$err" "--resume"
+pt pretrain.out="$tmp/B" --resume
+check "resume exits 0" [ "$rc" -eq 0 ]
+check "resume: same final weights" same "$(sha "$tmp/B/final/model.safetensors")" "$(sha "$tmp/A/final/model.safetensors")"
+check "resume: metrics steps 1..6 once" same "$(grep -c '"phase":"pretrain"' "$tmp/B/metrics.jsonl")" 6
+
+# ---- issue 18: pretrain owns its run folder as sft and train do ----
+pt pretrain.out="$tmp/A"
+check "pretrain into a finished run without --resume: refused" [ "$rc" -eq 1 ]
+check "pretrain refusal names the folder and the fix" has "$err" "$tmp/A already holds a run"
+
+# ---- thread count: same weights on 1 and 2 threads ----
+pt pretrain.out="$tmp/T1" --threads 1
+check "1 thread exits 0" [ "$rc" -eq 0 ]
+check "1 vs 2 threads: same weights" same "$(sha "$tmp/T1/final/model.safetensors")" "$(sha "$tmp/A/final/model.safetensors")"
+
+# ---- the model SFT starts from: a HF model dir with the tokenizer ----
+check "final has config.json and tokenizer.json" [ -f "$tmp/A/final/config.json" -a -f "$tmp/A/final/tokenizer.json" ]
+
+# ---- bad settings: clear errors naming the key ----
+pt pretrain.out="$tmp/E1" 'pretrain.mixture={induction: 0, recall: 0, documents: 0}'
+check "zero-weight mixture refused" [ "$rc" -ne 0 ]
+check "zero-weight mixture names the key" has "$err" "pretrain.mixture"
+pt pretrain.out="$tmp/E2" 'pretrain.mixture={induction: 1, reading: 2}'
+check "unknown component refused" [ "$rc" -ne 0 ]
+check "unknown component named" has "$err" "reading"
+pt pretrain.out="$tmp/E3" pretrain.seq=100000
+check "curriculum past the window refused" [ "$rc" -ne 0 ]
+check "names pretrain.seq and the window" has "$err" "max_position_embeddings"
+pt pretrain.out="$tmp/E4" pretrain.seq_start=64
+check "rows too short for recall refused" [ "$rc" -ne 0 ]
+check "names pretrain.seq_start" has "$err" "pretrain.seq_start"
+pt pretrain.out="$tmp/E5" 'pretrain.span=[9, 3]'
+check "span min > max refused" [ "$rc" -ne 0 ]
+check "names pretrain.span" has "$err" "pretrain.span"
+pt pretrain.out="$tmp/E6" 'pretrain.genres=[poetry]'
+check "unknown genre refused" [ "$rc" -ne 0 ]
+check "names the genre and the known ones" has "$err" "financial_report"
+pt pretrain.out="$tmp/E7" model="$tmp/nowhere"
+check "missing model refused" [ "$rc" -ne 0 ]
+finish
