@@ -92,6 +92,9 @@ static const skl_cfg_field fields[] = {
       "the induction-first stage ends at the first step whose random-token repeat accuracy reaches this (the "
       "phase change: it jumps from ~0 to ~0.9 within tens of steps, after a number of steps that varies with the "
       "seed), or after pretrain.induction_steps steps at the most; 0: always pretrain.induction_steps"),
+    F("pretrain.lookup_weight", SKL_CFG_FLOAT, pt_lookup_weight, "1", 0, 1000,
+      "loss weight of recall's lookup tokens (the first digit of each quoted value: the one token that needs the "
+      "name-to-entry match; the rest of a value is a copy) against 1 for every other token"),
     F("pretrain.induction_seq", SKL_CFG_INT, pt_induction_seq, "128", 32, 1e7, "row length of the induction-first steps"),
     F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of the steps after pretrain.induction_steps over which the row length grows from seq_start to seq, quadratically (slowly at first: short rows while recall forms; 0: pretrain.seq at once)"),
     F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate (cosine to optim.min_lr_ratio)"),
@@ -104,7 +107,7 @@ static const skl_cfg_field fields[] = {
     F("pretrain.induction_text", SKL_CFG_FLOAT, pt_induction_text, "0.5", 0, 1, "share of induction rows carried by genre text (the rest: random tokens, loss on the repeats only)"),
     F("pretrain.span", SKL_CFG_INT_LIST, pt_span, "[4, 24]", 2, 1e6, "[min, max] tokens of an induction span"),
     F("pretrain.repeat_share", SKL_CFG_FLOAT, pt_repeat_share, "0.4", 0.01, 0.9, "induction: about this share of a row is repeated spans"),
-    F("pretrain.tokens_per_entry", SKL_CFG_INT, pt_tokens_per_entry, "32", 8, 1e9, "recall: one entry per this many tokens of row"),
+    F("pretrain.tokens_per_entry", SKL_CFG_INT, pt_tokens_per_entry, "48", 8, 1e9, "recall: at most one entry per this many tokens of row (each row draws 2 to that many)"),
     F("pretrain.tokens_per_query", SKL_CFG_INT, pt_tokens_per_query, "48", 8, 1e9, "recall: one question per this many tokens of row"),
     F("pretrain.genres", SKL_CFG_STR_LIST, pt_genres, "[]", 0, 0, "built-in genres of the stream's text (empty: all eight; names as synth's background.genres)"),
     F("pretrain.corpus", SKL_CFG_STR_LIST, pt_corpus, "[]", 0, 0, "user corpus files (.txt, .jsonl with a text field, optionally .zst) added to the stream's text"),

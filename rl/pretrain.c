@@ -40,6 +40,7 @@ int rl_pt_rows_at(const rl_train_cfg *c, int T, int ranks) {
 typedef struct {
   int T_cap, rows_cap;        /* per rank */
   int32_t *tok, *tgt;         /* [rows_cap * T_cap] */
+  float *mask;                /* [rows_cap * T_cap] loss weights */
   uint8_t *probe;             /* [rows_cap * T_cap] */
   int *label;                 /* [rows_cap] */
   skl_status *row_st;         /* [rows_cap] */
@@ -47,7 +48,7 @@ typedef struct {
 } pt_bufs;
 
 static void bufs_free(pt_bufs *b) {
-  free(b->tok); free(b->tgt); free(b->probe); free(b->label); free(b->row_st); free(b->row_err);
+  free(b->tok); free(b->tgt); free(b->mask); free(b->probe); free(b->label); free(b->row_st); free(b->row_err);
   memset(b, 0, sizeof *b);
 }
 
@@ -109,10 +110,11 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     b.tok = malloc(N * sizeof *b.tok);
     b.tgt = malloc(N * sizeof *b.tgt);
     b.probe = malloc(N);
+    b.mask = malloc(N * sizeof *b.mask);
     b.label = malloc(sizeof *b.label * (size_t)max_rows);
     b.row_st = malloc(sizeof *b.row_st * (size_t)max_rows);
     b.row_err = malloc(sizeof *b.row_err * (size_t)max_rows);
-    if (!b.tok || !b.tgt || !b.probe || !b.label || !b.row_st || !b.row_err)
+    if (!b.tok || !b.tgt || !b.probe || !b.mask || !b.label || !b.row_st || !b.row_err)
       st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
     if (!st) st = skl_acts_init(&acts, &s.model.cfg, b.rows_cap, b.T_cap, b.T_cap >= 2048, err);
   }
@@ -138,12 +140,19 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
       if (b.row_st[i]) { st = b.row_st[i]; *err = b.row_err[i]; }
     if (st) break;
     double t_gen = skl_time_now() - t_step;
-    double norm = 0;
-    for (size_t i = 0; i < (size_t)nb * T; i++) norm += b.tgt[i] >= 0;
+    double norm = 0; /* the loss is the weighted mean over supervised tokens */
+    for (int i = 0; i < nb; i++) {
+      bool heavy = b.label[i] == src->lookup_label && c->pt_lookup_weight != 1;
+      for (int t = 0; t < T; t++) {
+        size_t k = (size_t)i * T + t;
+        b.mask[k] = heavy && b.probe[k] ? (float)c->pt_lookup_weight : 1.0f;
+        if (b.tgt[k] >= 0) norm += b.mask[k];
+      }
+    }
     if ((st = skl_dist_allreduce_f64(&s.dist, &norm, 1, err))) break;
     skl_model_zero_grad(&s.model);
     skl_step_stats ss = {0};
-    skl_batch bt = {.B = nb, .T = T, .tokens = b.tok, .targets = b.tgt, .loss_norm = norm > 0 ? norm : 1};
+    skl_batch bt = {.B = nb, .T = T, .tokens = b.tok, .targets = b.tgt, .mask = b.mask, .loss_norm = norm > 0 ? norm : 1};
     if ((st = skl_model_step(&s.model, &acts, &bt, true, &ss, err))) break;
     /* per label: CE sum, supervised tokens, probe hits, probes; then loss, rows */
     double red[4 * MAX_LABELS + 2] = {0};

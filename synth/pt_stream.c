@@ -31,7 +31,7 @@ const char *synth_pt_component_name(int c) {
 }
 const char *synth_pt_label_name(int l) { return l >= 0 && l < SYNTH_PT_LABEL_COUNT ? label_names[l] : NULL; }
 
-int synth_pt_min_len(const synth_pt_stream *s) { return s->p.mixture[SYNTH_PT_RECALL] > 0 ? 128 : 32; }
+int synth_pt_min_len(const synth_pt_stream *s) { return s->p.mixture[SYNTH_PT_RECALL] > 0 ? 192 : 32; }
 
 void synth_pt_scratch_free(synth_pt_scratch *w) {
   if (!w) return;
@@ -352,16 +352,20 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     place_repeats(s, &r, w->ids.data, (int)n, probe, (uint8_t *)w->unit.data);
   } else if (comp == SYNTH_PT_RECALL) {
     *label = SYNTH_PT_LABEL_RECALL;
+    /* from a few entries among much text to a dense table of them, at least
+     * four: with one or two, "copy the nearest entry's value" would answer
+     * most questions without reading any name */
     int n_e = T / s->p.tokens_per_entry, n_q = T / s->p.tokens_per_query;
-    if (n_e < 2) n_e = 2;
+    if (n_e > 4) n_e = 4 + (int)skl_rng_below(&r, (uint64_t)(n_e - 3));
+    if (n_e < 4) n_e = 4;
     if (n_e > 256) n_e = 256;
     if (n_q < 1) n_q = 1;
     if (n_q > n_e) n_q = n_e;
     pt_entry e[256];
     skill_anchor_kind kind = (skill_anchor_kind)skl_rng_below(&r, SKILL_ANCHOR_KIND_COUNT);
-    /* entries take at most ~40% of the row and questions ~40%, whatever the
+    /* entries take at most ~35% of the row and questions ~35%, whatever the
      * names' and values' lengths in this tokenizer */
-    size_t used = 0, lim_e = (size_t)T * 2 / 5, lim_q = (size_t)T * 2 / 5, cost[256];
+    size_t used = 0, lim_e = (size_t)T * 7 / 20, lim_q = (size_t)T * 7 / 20, cost[256];
     int kept = 0;
     for (int i = 0; i < n_e; i++) {
       bool dup;
@@ -375,7 +379,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
       char line[SKILL_ANCHOR_NAME_MAX + 160];
       int len = snprintf(line, sizeof line, "Entry %s: its value is %s. ", e[i].name, e[i].spec);
       if ((st = skl_tokenizer_count(s->tok, line, (size_t)len, &cost[i], err))) return st;
-      if (i >= 2 && used + cost[i] > lim_e) break;
+      if (i >= 4 && used + cost[i] > lim_e) break;
       used += cost[i];
       kept++;
     }
@@ -405,8 +409,8 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
       if ((st = text_tokens(s, &r, n, e, n_e, tail.data, w, err))) break;
       tail_at = w->text.len - tail.len;
       cut = keep_tail(w, n);
-      bool all = true;
-      for (int i = 0; i < n_q && all; i++) all = e[q[i]].at >= cut;
+      bool all = true; /* every entry: a cut one would make "the last entry" a better guess */
+      for (int i = 0; i < n_e && all; i++) all = e[i].at >= cut;
       if (all) break;
     }
     skl_buf_free(&tail);
@@ -422,9 +426,13 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
       size_t v0 = at + (size_t)hl, v1 = v0 + strlen(en->spec);
       at = v1 + 3; /* ".\n\n" */
       if (en->at < cut) continue;
+      /* the lookup is the value's first digit: with it given, the rest of
+       * the value is a copy any induction head makes */
       for (size_t k = 1; k < n; k++)
-        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0 && has_digit(w->text.data, w->off[k], w->off[k + 1]))
+        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0 && has_digit(w->text.data, w->off[k], w->off[k + 1])) {
           probe[k - 1] = 1;
+          break;
+        }
     }
   } else {
     *label = SYNTH_PT_LABEL_DOCUMENTS;

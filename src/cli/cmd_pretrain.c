@@ -89,7 +89,7 @@ skl_status skl_cli_pretrain_run(const rl_session_opts *so, skl_error *err) {
   if (!st) {
     rl_pt_source src = {.ctx = &p, .n_labels = SYNTH_PT_LABEL_COUNT, .label_name = synth_pt_label_name,
                         .min_len = synth_pt_min_len(p.stream), .row = pt_row,
-                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM};
+                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM, .lookup_label = SYNTH_PT_LABEL_RECALL};
     st = rl_pretrain_run(so, &src, err);
   }
   for (int i = 0; p.scratch && i < p.threads; i++) synth_pt_scratch_free(&p.scratch[i]);

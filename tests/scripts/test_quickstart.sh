@@ -21,9 +21,16 @@ for job in quickstart demo; do
   check "$job: RL metrics" "[ -s '$d/rl/metrics.jsonl' ]"
   check "$job: reward/accuracy and SFT loss curves (PNG)" "[ \"\$(head -c 4 '$d/rl/curves.png' | od -An -c | tr -d ' ')\" = '211PNG' ] && [ -s '$d/sft/curves.png' ]"
   check "$job: eval after SFT and after RL" "[ -s '$d/eval-sft/results.jsonl' ] && [ -s '$d/eval-rl/results.jsonl' ]"
-  check "$job: side-by-side table printed" "grep -q 'mean (all items)' '$tmp/$job.log'"
+  check "$job: eval on the fresh probes" "[ -s '$d/eval-sft-fresh/results.jsonl' ] && [ -s '$d/eval-rl-fresh/results.jsonl' ]"
+  check "$job: fresh probes come from the unused seed" "grep -q '4242424242' '$d/probes/manifest.json'"
+  check "$job: two side-by-side tables printed" "[ \$(grep -c 'mean (all items)' '$tmp/$job.log') -eq 2 ]"
+  check "$job: every stage's time printed" "grep -q '(7/8 held-out' '$tmp/$job.log'"
   [ $fail -eq 0 ] || tail -40 "$tmp/$job.log" >&2
 done
+check "quickstart: pretrain final model" "[ -f '$tmp/quickstart/pretrain/final/model.safetensors' ]"
+check "quickstart: pretrain metrics with both stages" "grep -q '\"stage\":\"induction\"' '$tmp/quickstart/pretrain/metrics.jsonl' && grep -q '\"stage\":\"mixture\"' '$tmp/quickstart/pretrain/metrics.jsonl'"
+check "quickstart: SFT starts from the pretrained model" "grep -q 'pretrain/final' '$tmp/quickstart/sft/config.yaml'"
+check "demo: no pretrain stage" "[ ! -d '$tmp/demo/pretrain' ]"
 check "demo: SFT quotes the evidence" "grep -q '^  target: quote' '$tmp/demo/sft/config.yaml'"
 check "demo: niah only, entry at depth 1" "grep -q 'depth=1.00' <(zstd -dc '$tmp/demo/data/niah/test-00000.jsonl.zst' | head -1)"
 SKL_JOB=nope QUICKSTART_DIR="$tmp/nope" bash "$src/scripts/quickstart.sh" >"$tmp/nope.log" 2>&1

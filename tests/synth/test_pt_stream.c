@@ -183,8 +183,10 @@ static void test_positions(void) {
         if (hit && hit < q) {
           probed_questions++;
           for (int k = 1; k <= T; k++)
-            if (off[k] < v1 - text && off[k + 1] > v0 - text && strpbrk_n(text + off[k], off[k + 1] - off[k]))
+            if (off[k] < v1 - text && off[k + 1] > v0 - text && strpbrk_n(text + off[k], off[k + 1] - off[k])) {
               want[k - 1] = 1;
+              break;
+            }
         }
         q = v1;
       }
@@ -217,11 +219,11 @@ static void test_mixture(void) {
   skl_error e;
   CHECK(synth_pt_stream_init(&s, &p, g, tok, &e) == SKL_OK);
   row_buf r;
-  row_alloc(&r, 128);
+  row_alloc(&r, 256);
   synth_pt_scratch w = {0};
   int other = 0;
   for (int i = 0; i < 30; i++) {
-    CHECK(synth_pt_row(s, 1, 0, i, 128, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
+    CHECK(synth_pt_row(s, 1, 0, i, 256, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
     other += r.label != SYNTH_PT_LABEL_RECALL;
   }
   CHECK(other == 0);
@@ -232,7 +234,7 @@ static void test_mixture(void) {
     CHECK(r.label == SYNTH_PT_LABEL_INDUCTION_RANDOM);
   }
   /* too short a row for recall */
-  CHECK(synth_pt_row(s, 1, 0, 0, 64, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_ERR_RANGE);
+  CHECK(synth_pt_row(s, 1, 0, 0, 128, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_ERR_RANGE);
   CHECK_CONTAINS(e.msg, "too short");
   row_free(&r);
   synth_pt_scratch_free(&w);
@@ -305,7 +307,9 @@ static void show(int n) {
 int main(int argc, char **argv) {
   skl_error e;
   CHECK(synth_genres_init(&g, &e) == SKL_OK);
-  make_tokenizer();
+  const char *tp = getenv("PT_TOKENIZER"); /* show: rows in another tokenizer */
+  if (tp && argc > 1) CHECK(skl_tokenizer_load(tp, &tok, &e) == SKL_OK);
+  else make_tokenizer();
   if (argc > 1 && !strcmp(argv[1], "show")) {
     show(argc > 2 ? atoi(argv[2]) : 1);
   } else {

@@ -15,7 +15,7 @@ kind: train
 model: $FX/m0
 out: $tmp/unused
 seed: 5
-pretrain: {steps: 6, tokens: 1024, seq_start: 128, seq: 256, curriculum: 0.5, lr: 3.0e-3, warmup: 1}
+pretrain: {steps: 6, tokens: 1024, seq_start: 192, seq: 256, curriculum: 0.5, lr: 3.0e-3, warmup: 1}
 checkpoint: {every: 2, keep: 4}
 EOF
 pt() { run "$BIN" pretrain -c "$tmp/pt.yaml" -q "$@"; }
@@ -62,9 +62,9 @@ for r in rows:
         assert k in r, k
     for kind in ("induction_random", "induction_text", "recall", "documents"):
         assert "loss_" + kind in r and "acc_" + kind in r, kind
-# curriculum: 128 at step 1, growing (quadratically) to 256 by half-way, rows = tokens / seq
+# curriculum: 192 at step 1, growing (quadratically) to 256 by half-way, rows = tokens / seq
 seqs = [r["seq"] for r in rows]
-assert seqs[0] == 128 and seqs[-1] == 256 and seqs == sorted(seqs), seqs
+assert seqs == [192, 192, 192, 256, 256, 256], seqs
 assert all(r["rows"] == 1024 // r["seq"] for r in rows), [r["rows"] for r in rows]
 EOF
 check "metrics: steps, per-kind loss/accuracy, curriculum ($(tail -1 "$tmp/m.txt"))" [ $? -eq 0 ]
@@ -81,8 +81,8 @@ for r in rows[:3]:
     for kind in ("induction_text", "recall", "documents"):
         assert r["loss_" + kind] is None, (r["step"], kind)
     assert r["loss_induction_random"] is not None
-# the length curriculum runs over the 3 steps after them: 128, then quadratically up to 256
-assert [r["seq"] for r in rows[3:]] == [128, 160, 256], [r["seq"] for r in rows]
+# the length curriculum runs over the 3 steps after them: 192, then quadratically up to 256
+assert [r["seq"] for r in rows[3:]] == [192, 192, 256], [r["seq"] for r in rows]
 EOF
 check "induction-first steps: random induction only, at seq_start ($(tail -1 "$tmp/i.txt"))" [ $? -eq 0 ]
 # the stage is in the checkpoint: stopped inside it and resumed, the same run
