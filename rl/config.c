@@ -97,7 +97,7 @@ static const skl_cfg_field fields[] = {
       "name-to-entry match; the rest of a value is a copy) against 1 for every other token"),
     F("pretrain.induction_seq", SKL_CFG_INT, pt_induction_seq, "128", 32, 1e7, "row length of the induction-first steps"),
     F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of the steps after pretrain.induction_steps over which the row length grows from seq_start to seq, quadratically (slowly at first: short rows while recall forms; 0: pretrain.seq at once)"),
-    F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate (cosine to optim.min_lr_ratio)"),
+    F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate: warm-up, flat through the induction-first stage, then a cosine to optim.min_lr_ratio over the steps left"),
     F("pretrain.warmup", SKL_CFG_INT, pt_warmup, "20", 0, 1e9, "pretraining warm-up steps"),
     {.key = "pretrain.mixture", .type = SKL_CFG_FLOAT_MAP, .offset = offsetof(rl_train_cfg, pt_mixture),
      .def = "{induction: 1, recall: 2, documents: 1}", .min = 0, .max = 1e9, .choices = rl_pt_components,

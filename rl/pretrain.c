@@ -24,6 +24,21 @@ int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step) {
   return T;
 }
 
+double rl_pt_lr_at(const skl_adamw_config *ac, int64_t step, int64_t stage_step) {
+  skl_adamw_config a = *ac;
+  if (stage_step < 0) { /* warm-up, then the peak until the phase change */
+    a.total_steps = 0;
+    return skl_lr_at(&a, step);
+  }
+  /* the cosine runs over the steps left after the stage (warm-up kept if the
+   * stage ended inside it) */
+  int64_t w = a.warmup_steps > stage_step ? a.warmup_steps - stage_step : 0;
+  if (w > 0 && step < a.warmup_steps) return skl_lr_at(ac, step);
+  a.warmup_steps = w;
+  a.total_steps = ac->total_steps - stage_step;
+  return skl_lr_at(&a, step - stage_step);
+}
+
 bool rl_pt_stage_ends(const rl_train_cfg *c, int64_t step, double acc) {
   if (step + 1 >= c->pt_induction_steps) return true;
   return c->pt_induction_until > 0 && acc == acc && acc >= c->pt_induction_until;
@@ -171,7 +186,7 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     red[4 * nlab + 1] = nb;
     if ((st = skl_dist_allreduce_f32(&s.dist, s.model.grad_mem, s.model.n_params, err))) break;
     if ((st = skl_dist_allreduce_f64(&s.dist, red, 4 * nlab + 2, err))) break;
-    double lr = skl_lr_at(&ac, s.st.step), gnorm = 0;
+    double lr = rl_pt_lr_at(&ac, s.st.step, s.st.stage_step), gnorm = 0;
     skl_error e2;
     skl_status us = skl_adamw_step(&s.opt, &s.model, lr, &gnorm, &e2);
     if (us == SKL_ERR_NUMERIC) {

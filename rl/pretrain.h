@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "model/optim.h"
 #include "rl/session.h"
 
 /* Where rows come from. row() must be a pure function of (seed, step, row, T)
@@ -35,6 +36,11 @@ typedef struct {
  * over the pretrain.curriculum share of the steps left, in multiples of 32
  * (pure). */
 int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step);
+/* Learning rate of step `step`: warm-up, then the peak through the
+ * induction-first stage (a decay there would delay its phase change, whose
+ * step is not known in advance), then the cosine to min_lr_ratio over the
+ * steps left (pure). */
+double rl_pt_lr_at(const skl_adamw_config *ac, int64_t step, int64_t stage_step);
 /* Whether the induction-first stage ends after step `step` (0-based), given
  * that step's repeat accuracy (NaN: no such rows): at pretrain.induction_until
  * (when > 0), or after pretrain.induction_steps steps at the most (pure). */
