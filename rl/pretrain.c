@@ -187,24 +187,8 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     if ((st = skl_dist_allreduce_f32(&s.dist, s.model.grad_mem, s.model.n_params, err))) break;
     if ((st = skl_dist_allreduce_f64(&s.dist, red, 4 * nlab + 2, err))) break;
     double lr = rl_pt_lr_at(&ac, s.st.step, s.st.stage_step), gnorm = 0;
-    skl_error e2;
-    skl_status us = skl_adamw_step(&s.opt, &s.model, lr, &gnorm, &e2);
-    if (us == SKL_ERR_NUMERIC) {
-      s.st.bad_streak++;
-      s.st.bad_total++;
-      if (s.st.bad_streak >= c->max_bad_steps) {
-        st = skl_error_set(err, SKL_ERR_NUMERIC, "pretrain step %lld: %lld non-finite steps in a row: stopping. Lower "
-                           "pretrain.lr or resume from the last checkpoint", (long long)step + 1,
-                           (long long)s.st.bad_streak);
-        break;
-      }
-    } else if (us) {
-      st = us;
-      *err = e2;
-      break;
-    } else {
-      s.st.bad_streak = 0;
-    }
+    bool skipped = false;
+    if ((st = rl_session_update(&s, lr, "pretrain.lr", &gnorm, &skipped, err))) break;
     s.st.samples_seen += rows;
     if (first) { /* the stage ends on this step's repeat accuracy: no state but the step */
       const double *ri = red + 4 * src->induction_label;
@@ -226,7 +210,7 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     json_object_set_new(m, "lr", rl_json_num(lr));
     json_object_set_new(m, "grad_norm", rl_json_num(gnorm));
     json_object_set_new(m, "tokens", json_integer((json_int_t)rows * T));
-    json_object_set_new(m, "skipped_nonfinite", json_boolean(us == SKL_ERR_NUMERIC));
+    json_object_set_new(m, "skipped_nonfinite", json_boolean(skipped));
     json_object_set_new(m, "tokens_per_s", rl_json_num((double)rows * T / (dt > 0 ? dt : 1e-9)));
     json_object_set_new(m, "gen_s", rl_json_num(t_gen));
     json_object_set_new(m, "step_s", rl_json_num(dt));

@@ -162,6 +162,28 @@ skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total, bo
   return SKL_OK;
 }
 
+skl_status rl_session_update(rl_session *s, double lr, const char *lr_key, double *gnorm, bool *skipped,
+                             skl_error *err) {
+  skl_error e2;
+  skl_status us = skl_adamw_step(&s->opt, &s->model, lr, gnorm, &e2);
+  *skipped = us == SKL_ERR_NUMERIC;
+  if (us == SKL_ERR_NUMERIC) {
+    s->st.bad_streak++;
+    s->st.bad_total++;
+    if (s->st.bad_streak >= s->o.cfg->max_bad_steps)
+      return skl_error_set(err, SKL_ERR_NUMERIC, "%s step %lld: %lld non-finite steps in a row: stopping. Lower %s, "
+                           "check the data, or resume from the last checkpoint", s->o.phase,
+                           (long long)s->st.step + 1, (long long)s->st.bad_streak, lr_key);
+    return SKL_OK;
+  }
+  if (us) {
+    *err = e2;
+    return us;
+  }
+  s->st.bad_streak = 0;
+  return SKL_OK;
+}
+
 json_t *rl_json_num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 skl_status rl_session_save_final(rl_session *s, skl_error *err) {

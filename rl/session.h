@@ -82,6 +82,14 @@ int rl_session_peek(rl_session *s, int k);
  * @return SKL_OK or a checkpoint/IO error. */
 skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total_steps, bool *done, skl_error *err);
 
+/* AdamW on the session's model at lr. A non-finite gradient skips the update
+ * (*skipped set) and counts towards cfg->max_bad_steps in a row, where the
+ * run stops with an error naming the phase, the step and lr_key (the config
+ * key to lower). @return SKL_OK, SKL_ERR_NUMERIC at the limit, or the
+ * optimizer's error. */
+skl_status rl_session_update(rl_session *s, double lr, const char *lr_key, double *gnorm, bool *skipped,
+                             skl_error *err);
+
 /* A metrics number: JSON null when not finite (JSON has no NaN). */
 json_t *rl_json_num(double v);
 

@@ -115,31 +115,15 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
     if ((st = skl_dist_allreduce_f32(&s.dist, s.model.grad_mem, s.model.n_params, err))) break;
     if ((st = skl_dist_allreduce_f64(&s.dist, red, 5, err))) break;
     double lr = skl_lr_at(&ac, s.st.step), gnorm = 0;
-    skl_error e2;
-    skl_status us = skl_adamw_step(&s.opt, &s.model, lr, &gnorm, &e2);
-    if (us == SKL_ERR_NUMERIC) {
-      s.st.bad_streak++;
-      s.st.bad_total++;
-      if (s.st.bad_streak >= c->max_bad_steps) {
-        st = skl_error_set(err, SKL_ERR_NUMERIC, "sft step %lld: %lld non-finite steps in a row (loss %g): stopping. "
-                           "Lower sft.lr, check the data, or resume from the last checkpoint",
-                           (long long)s.st.step + 1, (long long)s.st.bad_streak, red[0]);
-        break;
-      }
-    } else if (us) {
-      st = us;
-      *err = e2;
-      break;
-    } else {
-      s.st.bad_streak = 0;
-    }
+    bool skipped = false;
+    if ((st = rl_session_update(&s, lr, "sft.lr", &gnorm, &skipped, err))) break;
     s.st.samples_seen += n - dropped;
     double dt = now_s() - t_step;
     json_t *m = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o, s:o}", "phase", "sft", "step",
                           (json_int_t)s.st.step + 1, "loss", rl_json_num(red[1] > 0 ? red[0] : 0.0),
                           "answer_loss", rl_json_num(red[4] > 0 ? red[3] / red[4] : 0.0), "lr",
                           rl_json_num(lr), "grad_norm", rl_json_num(gnorm), "tokens", rl_json_num(red[1]), "samples",
-                          n - dropped, "cut", cut, "skipped_nonfinite", (int)(us == SKL_ERR_NUMERIC), "tokens_per_s",
+                          n - dropped, "cut", cut, "skipped_nonfinite", (int)skipped, "tokens_per_s",
                           rl_json_num((double)B * T / (dt > 0 ? dt : 1e-9)), "step_s", rl_json_num(dt));
     if (!m) { st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
     st = rl_session_end_step(&s, m, c->sft_steps, &done, err);
