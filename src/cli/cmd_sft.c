@@ -75,11 +75,14 @@ static int run(int argc, char **argv, train_mode mode) {
                 "text repeated at random later offsets: content-based copying), recall (entries \"Entry NAME: "
                 "its value is SPEC.\" among genre text, then questions answered by quoting the entry, as "
                 "sft.target quote answers), documents (genre text under \"Document k\" headers, plus "
-                "pretrain.corpus). Rows grow from pretrain.seq_start to pretrain.seq tokens over the first "
-                "pretrain.curriculum share of pretrain.steps, pretrain.tokens tokens per step.\nWrites into RUN "
+                "pretrain.corpus). Two stages: first only random-token induction rows of pretrain.induction_seq "
+                "tokens at a flat learning rate, until the repeat accuracy reaches pretrain.induction_until (the "
+                "copying circuit's phase change) or pretrain.induction_steps; then the mixture, rows growing "
+                "quadratically from pretrain.seq_start to pretrain.seq over pretrain.curriculum of the steps "
+                "left, the learning rate on a cosine; pretrain.tokens tokens per step.\nWrites into RUN "
                 "= pretrain.out (default OUT/pretrain): RUN/config.yaml, RUN/metrics.jsonl (loss, and per row "
-                "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats and on the quoted values, where "
-                "the phase change shows), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
+                "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats, on each quoted value's first digit "
+                "(the lookup) and on documents' tokens, where the phase changes show), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
                 "from: skillrl sft -c CONFIG model=RUN/final).",
       .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
       .epilog = help.data};
