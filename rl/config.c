@@ -93,8 +93,8 @@ static const skl_cfg_field fields[] = {
       "phase change: it jumps from ~0 to ~0.9 within tens of steps, after a number of steps that varies with the "
       "seed), or after pretrain.induction_steps steps at the most; 0: always pretrain.induction_steps"),
     F("pretrain.lookup_weight", SKL_CFG_FLOAT, pt_lookup_weight, "1", 0, 1000,
-      "loss weight of recall's lookup tokens (the first digit of each quoted value: the one token that needs the "
-      "name-to-entry match; the rest of a value is a copy) against 1 for every other token"),
+      "loss weight of recall's lookup tokens (the first token of each quoted value: the one that needs the "
+      "name-to-entry match; given it, the rest narrows to one entry) against 1 for every other token"),
     F("pretrain.induction_seq", SKL_CFG_INT, pt_induction_seq, "128", 32, 1e7, "row length of the induction-first steps"),
     F("pretrain.curriculum", SKL_CFG_FLOAT, pt_curriculum, "0.5", 0, 1, "share of the steps after pretrain.induction_steps over which the row length grows from seq_start to seq, quadratically (slowly at first: short rows while recall forms; 0: pretrain.seq at once)"),
     F("pretrain.lr", SKL_CFG_FLOAT, pt_lr, "3e-3", 0, 10, "pretraining peak learning rate: warm-up, flat through the induction-first stage, then a cosine to optim.min_lr_ratio over the steps left"),

@@ -230,15 +230,6 @@ static skl_status build_docs(const synth_pt_stream *s, uint64_t text_seed, size_
   return st;
 }
 
-/* Whether text[a, b) holds a digit: recall's accuracy counts the tokens of a
- * quoted value that carry its numbers (the words around them, "the result
- * of", are a template any model predicts). */
-static bool has_digit(const char *text, int32_t a, int32_t b) {
-  for (int32_t i = a; i < b; i++)
-    if (text[i] >= '0' && text[i] <= '9') return true;
-  return false;
-}
-
 /* Keep the last `n` tokens of w->ids (and their offsets). @return the first
  * kept byte. */
 static size_t keep_tail(synth_pt_scratch *w, size_t n) {
@@ -426,10 +417,11 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
       size_t v0 = at + (size_t)hl, v1 = v0 + strlen(en->spec);
       at = v1 + 3; /* ".\n\n" */
       if (en->at < cut) continue;
-      /* the lookup is the value's first digit: with it given, the rest of
-       * the value is a copy any induction head makes */
+      /* the lookup is the value's first token: with it given, the rest is
+       * narrowed for free ("the largest of" leaves one or two entries; a
+       * first digit, few), so only this token measures the name match */
       for (size_t k = 1; k < n; k++)
-        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0 && has_digit(w->text.data, w->off[k], w->off[k + 1])) {
+        if ((size_t)w->off[k] < v1 && (size_t)w->off[k + 1] > v0) {
           probe[k - 1] = 1;
           break;
         }

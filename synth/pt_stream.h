@@ -92,7 +92,7 @@ void synth_pt_scratch_free(synth_pt_scratch *w);
  * that asks. Writes tokens[T] (inputs), targets[T] (the next token, or
  * -1 where the row carries no loss), probe[T] (1 at the positions whose
  * prediction is the component's skill: a repeat's tokens after its first, a
- * quoted entry's value that carry its digits, every token of a documents row; 0 elsewhere) and *label (synth_pt_label).
+ * quoted entry's value that opens it (the lookup), every token of a documents row; 0 elsewhere) and *label (synth_pt_label).
  * @return SKL_OK, SKL_ERR_NOMEM, or SKL_ERR_INTERNAL if a row cannot be filled
  *         (message names step and row). */
 skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,

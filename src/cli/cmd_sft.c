@@ -81,7 +81,7 @@ static int run(int argc, char **argv, train_mode mode) {
                 "quadratically from pretrain.seq_start to pretrain.seq over pretrain.curriculum of the steps "
                 "left, the learning rate on a cosine; pretrain.tokens tokens per step.\nWrites into RUN "
                 "= pretrain.out (default OUT/pretrain): RUN/config.yaml, RUN/metrics.jsonl (loss, and per row "
-                "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats, on each quoted value's first digit "
+                "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats, on each quoted value's first token "
                 "(the lookup) and on documents' tokens, where the phase changes show), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
                 "from: skillrl sft -c CONFIG model=RUN/final).",
       .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
