@@ -99,28 +99,17 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
   pt_bufs b = {0};
   if (!st) st = check_cfg(c, src, &s.model, err);
   if (!st) {
-    /* the largest (rows x T) any step of the curriculum asks of this rank */
-    size_t cap = 0;
-    for (int T = c->pt_seq_start; T <= c->pt_seq; T += 32) {
-      size_t n = (size_t)(rl_pt_rows_at(c, T, s.dist.size) / s.dist.size) * (size_t)T;
-      if (n > cap) cap = n;
-    }
-    int Ti = c->pt_induction_seq; /* induction-first rows (any length up to the window) */
-    if (c->pt_induction_steps > 0) {
-      size_t n = (size_t)(rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size) * (size_t)Ti;
-      if (n > cap) cap = n;
-    }
-    size_t nl = (size_t)(rl_pt_rows_at(c, c->pt_seq, s.dist.size) / s.dist.size) * (size_t)c->pt_seq;
-    if (nl > cap) cap = nl;
-    b.T_cap = c->pt_induction_steps > 0 && Ti > c->pt_seq ? Ti : c->pt_seq;
-    b.rows_cap = (int)((cap + (size_t)b.T_cap - 1) / (size_t)b.T_cap);
-    int max_rows = 0; /* rows at the shortest length */
-    for (int T = c->pt_seq_start; T <= c->pt_seq; T += 32) {
-      int r = rl_pt_rows_at(c, T, s.dist.size) / s.dist.size;
-      if (r > max_rows) max_rows = r;
-    }
-    if (c->pt_induction_steps > 0 && rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size > max_rows)
-      max_rows = rl_pt_rows_at(c, Ti, s.dist.size) / s.dist.size;
+    /* a step's rows on one rank: rows_at / ranks, so rows x T is at most
+     * max(tokens / ranks, T), and the most rows come at the shortest length */
+    bool first = c->pt_induction_steps > 0;
+    int Ti = c->pt_induction_seq;
+    int T_max = first && Ti > c->pt_seq ? Ti : c->pt_seq;
+    int T_min = first && Ti < c->pt_seq_start ? Ti : c->pt_seq_start;
+    size_t per_rank = ((size_t)c->pt_tokens + (size_t)s.dist.size - 1) / (size_t)s.dist.size;
+    size_t cap = per_rank > (size_t)T_max ? per_rank : (size_t)T_max;
+    b.T_cap = T_max;
+    b.rows_cap = (int)((cap + (size_t)T_max - 1) / (size_t)T_max);
+    int max_rows = rl_pt_rows_at(c, T_min, s.dist.size) / s.dist.size;
     size_t N = (size_t)b.rows_cap * b.T_cap;
     b.tok = malloc(N * sizeof *b.tok);
     b.tgt = malloc(N * sizeof *b.tgt);

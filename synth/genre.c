@@ -4,6 +4,7 @@
 #include "synth/genre.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,6 +238,30 @@ int synth_genre_find(const synth_genres *G, const char *name) {
   for (int i = 0; i < G->n; i++)
     if (!strcmp(G->g[i].name, name)) return i;
   return -1;
+}
+
+skl_status synth_genre_pick(const synth_genres *G, char *const *names, int n_names, const char *key, int spare,
+                            int **ids, int *n, skl_error *err) {
+  int nb = synth_genre_builtin_count();
+  *n = 0;
+  *ids = malloc(sizeof **ids * (size_t)((n_names > 0 ? n_names : nb) + (spare > 0 ? spare : 0) + 1));
+  if (!*ids) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  if (n_names == 0)
+    for (int k = 0; k < nb; k++) (*ids)[(*n)++] = k;
+  for (int i = 0; i < n_names; i++) {
+    int k = synth_genre_find(G, names[i]);
+    if (k < 0 || k >= nb) {
+      char known[512] = "";
+      size_t o = 0;
+      for (int j = 0; j < nb && o < sizeof known; j++)
+        o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", j ? ", " : "", synth_genre_name(G, j));
+      free(*ids);
+      *ids = NULL;
+      return skl_error_set(err, SKL_ERR_INVALID, "%s: unknown genre '%s'; known: %s", key, names[i], known);
+    }
+    (*ids)[(*n)++] = k;
+  }
+  return SKL_OK;
 }
 
 static skl_status expand_seq(const genre_t *g, const seq *q, skl_rng *rng, skl_buf *out, int depth);

@@ -40,6 +40,13 @@ int synth_genre_find(const synth_genres *g, const char *name);
 /* How many of the genres are built in (they come first). */
 int synth_genre_builtin_count(void);
 
+/* The ids of built-in genres named by a config list (none named: every
+ * built-in one) into a malloc'd *ids with `spare` free slots after the *n
+ * filled (for corpus genres). @return SKL_OK, SKL_ERR_NOMEM, or
+ * SKL_ERR_INVALID naming `key`, the unknown name and the known ones. */
+skl_status synth_genre_pick(const synth_genres *g, char *const *names, int n_names, const char *key, int spare,
+                            int **ids, int *n, skl_error *err);
+
 /* Append one unit of `genre` to out.
  * `split_part` selects a disjoint half of a corpus's passages (0 train,
  * 1 test; ignored by built-in genres, whose seeds are disjoint already).

@@ -151,24 +151,9 @@ skl_status synth_ctx_init(synth_ctx **out, const synth_cfg *cfg, skl_error *err)
   }
   /* genres and corpus */
   if ((s = synth_genres_init(&c->genres, err))) goto fail;
-  int nb = synth_genre_builtin_count();
-  c->pool = calloc((size_t)nb + 1, sizeof *c->pool);
-  if (!c->pool) { s = skl_error_set(err, SKL_ERR_NOMEM, "synth: out of memory"); goto fail; }
-  if (cfg->genres.n == 0)
-    for (int g = 0; g < nb; g++) c->pool[c->n_pool++] = g;
-  for (int i = 0; i < cfg->genres.n; i++) {
-    int g = synth_genre_find(c->genres, cfg->genres.v[i]);
-    if (g < 0 || g >= nb) {
-      char known[512] = "";
-      size_t o = 0;
-      for (int k = 0; k < nb; k++)
-        o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", k ? ", " : "", synth_genre_name(c->genres, k));
-      s = skl_error_set(err, SKL_ERR_INVALID, "background.genres: unknown genre '%s'; known: %s", cfg->genres.v[i],
-                        known);
-      goto fail;
-    }
-    c->pool[c->n_pool++] = g;
-  }
+  if ((s = synth_genre_pick(c->genres, cfg->genres.v, cfg->genres.n, "background.genres", 0, &c->pool, &c->n_pool,
+                             err)))
+    goto fail;
   if (cfg->corpus.n > 0) {
     if ((s = synth_genres_add_corpus(c->genres, "user", (const char *const *)cfg->corpus.v, cfg->corpus.n, err))) {
       skl_error_prefix(err, "background.corpus");

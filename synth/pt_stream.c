@@ -436,6 +436,5 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     tokens[t] = w->ids.data[t];
     targets[t] = loss_all || probe[t] ? w->ids.data[t + 1] : -1;
   }
-  (void)row;
   return SKL_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli_train.h"
+#include "core/fs.h"
 #include "rl/pretrain.h"
 #include "synth/pt_stream.h"
 
@@ -30,35 +31,16 @@ static skl_status make_stream(const rl_train_cfg *c, synth_genres **g, skl_token
     return skl_error_set(err, SKL_ERR_INVALID, "config: 'model' is required (the model directory to start from)");
   skl_status st = synth_genres_init(g, err);
   if (st) return st;
-  int nb = synth_genre_builtin_count();
-  int *genres = calloc((size_t)nb + 1, sizeof *genres), n = 0;
-  if (!genres) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
-  for (int i = 0; i < c->pt_genres.n && !st; i++) {
-    int k = synth_genre_find(*g, c->pt_genres.v[i]);
-    if (k < 0 || k >= nb) {
-      char known[512] = "";
-      size_t o = 0;
-      for (int j = 0; j < nb && o < sizeof known; j++)
-        o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", j ? ", " : "", synth_genre_name(*g, j));
-      st = skl_error_set(err, SKL_ERR_INVALID, "pretrain.genres: unknown genre '%s'; known: %s", c->pt_genres.v[i],
-                         known);
-    } else {
-      genres[n++] = k;
-    }
-  }
-  if (!st && c->pt_genres.n == 0)
-    for (int k = 0; k < nb; k++) genres[n++] = k;
-  if (!st && c->pt_corpus.n > 0) {
+  int *genres = NULL, n = 0;
+  if ((st = synth_genre_pick(*g, c->pt_genres.v, c->pt_genres.n, "pretrain.genres", 1, &genres, &n, err))) return st;
+  if (c->pt_corpus.n > 0) {
     st = synth_genres_add_corpus(*g, "user", (const char *const *)c->pt_corpus.v, c->pt_corpus.n, err);
     if (st) skl_error_prefix(err, "pretrain.corpus");
     else genres[n++] = synth_genre_count(*g) - 1;
   }
-  char *tp = st ? NULL : malloc(strlen(c->model) + 32);
+  char *tp = st ? NULL : skl_path_join(c->model, "tokenizer.json");
   if (!st && !tp) st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
-  if (!st) {
-    sprintf(tp, "%s/tokenizer.json", c->model);
-    if ((st = skl_tokenizer_load(tp, tok, err))) skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
-  }
+  if (!st && (st = skl_tokenizer_load(tp, tok, err))) skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
   free(tp);
   synth_pt_params pp = {.induction_text = c->pt_induction_text, .repeat_share = c->pt_repeat_share,
                         .tokens_per_entry = c->pt_tokens_per_entry, .tokens_per_query = c->pt_tokens_per_query,

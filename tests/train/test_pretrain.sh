@@ -137,6 +137,10 @@ check "1 vs 2 threads: same weights" same "$(sha "$tmp/T1/final/model.safetensor
 # ---- the model SFT starts from: a HF model dir with the tokenizer ----
 check "final has config.json and tokenizer.json" [ -f "$tmp/A/final/config.json" -a -f "$tmp/A/final/tokenizer.json" ]
 
+# ---- a start length off the multiples of 32 (buffers sized for every length) ----
+pt pretrain.out="$tmp/S" pretrain.seq_start=200 pretrain.tokens=4096
+check "seq_start 200 runs" [ "$rc" -eq 0 ]
+
 # ---- bad settings: clear errors naming the key ----
 pt pretrain.out="$tmp/E1" 'pretrain.mixture={induction: 0, recall: 0, documents: 0}'
 check "zero-weight mixture refused" [ "$rc" -ne 0 ]
