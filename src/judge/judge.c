@@ -26,7 +26,7 @@ struct skl_judge {
   pid_t pid;
   int fd;          /* our end of the socketpair */
   void *dl;
-  skillskl_judge_score_fn fn;
+  skillrl_judge_score_fn fn;
   skl_buf in;      /* bytes read, not yet a full line */
 };
 
@@ -88,11 +88,11 @@ skl_status skl_judge_open(skl_judge **out, const skl_judge_opts *o, skl_error *e
       s = skl_error_set(err, SKL_ERR_IO, "judge plugin %s: cannot load: %s", o->target, dlerror());
     } else {
       skillrl_judge_abi_fn abi = (skillrl_judge_abi_fn)dlsym(j->dl, "skillrl_judge_abi");
-      j->fn = (skillskl_judge_score_fn)dlsym(j->dl, "skillskl_judge_score");
+      j->fn = (skillrl_judge_score_fn)dlsym(j->dl, "skillrl_judge_score");
       if (!abi || !j->fn)
         s = skl_error_set(err, SKL_ERR_INVALID,
                           "judge plugin %s: missing symbol %s (see src/judge/judge_plugin.h)", o->target,
-                          abi ? "skillskl_judge_score" : "skillrl_judge_abi");
+                          abi ? "skillrl_judge_score" : "skillrl_judge_abi");
       else if (abi() != SKILLRL_JUDGE_ABI)
         s = skl_error_set(err, SKL_ERR_INVALID, "judge plugin %s: ABI %d, this skillrl speaks %d; rebuild it",
                           o->target, abi(), SKILLRL_JUDGE_ABI);

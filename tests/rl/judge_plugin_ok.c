@@ -6,11 +6,11 @@
 #include "judge/judge_plugin.h"
 
 int skillrl_judge_abi(void);
-int skillskl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap);
+int skillrl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap);
 
 int skillrl_judge_abi(void) { return SKILLRL_JUDGE_ABI; }
 
-int skillskl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap) {
+int skillrl_judge_score(const skillrl_judge_item *item, double *score, char *err, size_t cap) {
   if (!strcmp(item->id, "nonul")) { /* fills err to the brim, no NUL */
     memset(err, 'x', cap);
     return 1;
