@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -19,14 +18,9 @@
 #include "eval/run_internal.h"
 #include "eval/run_report_internal.h"
 #include "model/checkpoint.h"
+#include "sys/sys.h"
 
 #define NOMEM(err) skl_error_set(err, SKL_ERR_NOMEM, "out of memory")
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 double eval_pass_at_k(int n, int c, int k) {
   if (k < 1 || k > n || c < 0 || c > n) return NAN;
@@ -216,7 +210,7 @@ static skl_status run_batch(runner *r, eval_task **bt, int nb, eval_run_stats *s
   rq.sample.temperature = 0;
   skl_gen_output g = {0}, gs[4096];
   memset(gs, 0, (size_t)nb * sizeof *gs);
-  double t0 = now_s();
+  double t0 = skl_time_now();
   skl_status st = skl_generate(r->dec, &rq, &g, err);
   /* sampled responses: one prompt at a time (its G samples batched over a
    * shared prefix), seeded by the sample's key, so a resumed run or another
@@ -233,7 +227,7 @@ static skl_status run_batch(runner *r, eval_task **bt, int nb, eval_run_stats *s
     sq.seed = skl_rng_derive((uint64_t)cfg->seed, skl_hash_str(bt[i]->key), 0, 0);
     st = skl_generate(r->dec, &sq, &gs[i], err);
   }
-  double dt = now_s() - t0;
+  double dt = skl_time_now() - t0;
   skl_buf text = {0};
   char bname[64];
   for (int i = 0; !st && i < nb; i++) {

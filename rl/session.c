@@ -6,23 +6,17 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/fs.h"
 #include "model/checkpoint.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "sys/sys.h"
 
 skl_status rl_session_init(rl_session *s, const rl_session_opts *o, const skl_adamw_config *adam, int max_prompt,
                            skl_error *err) {
   memset(s, 0, sizeof *s);
   s->run_lock = -1;
   s->o = *o;
-  s->t0 = now_s();
+  s->t0 = skl_time_now();
   const rl_train_cfg *c = o->cfg;
   skl_status st = skl_dist_init(&s->dist, c->dist_timeout, err);
   if (st) return st;
@@ -138,7 +132,7 @@ void rl_session_take(rl_session *s, int n, int *out) {
 skl_status rl_session_end_step(rl_session *s, json_t *metrics, int64_t total, bool *done, skl_error *err) {
   const rl_train_cfg *c = s->o.cfg;
   s->st.step++;
-  double t = now_s() - s->t0;
+  double t = skl_time_now() - s->t0;
   json_object_set_new(metrics, "elapsed_s", json_real(t));
   char *line = json_dumps(metrics, JSON_COMPACT | JSON_PRESERVE_ORDER);
   if (!line) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");

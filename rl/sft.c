@@ -5,15 +5,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "rl/pack.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "sys/sys.h"
 
 /* How many items from the cursor fit B rows of T by in-order first-fit. */
 static int plan_step(rl_session *s, int B, int T, int *fill) {
@@ -72,7 +66,7 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
   }
   bool done = s.st.step >= c->sft_steps;
   while (!st && !done) {
-    double t_step = now_s();
+    double t_step = skl_time_now();
     int n = plan_step(&s, B, T, fill);
     if (n == 0) n = 1;
     if (n > max_items) n = max_items;
@@ -118,7 +112,7 @@ skl_status rl_sft_run(const rl_session_opts *opts, skl_error *err) {
     bool skipped = false;
     if ((st = rl_session_update(&s, lr, "sft.lr", &gnorm, &skipped, err))) break;
     s.st.samples_seen += n - dropped;
-    double dt = now_s() - t_step;
+    double dt = skl_time_now() - t_step;
     json_t *m = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:i, s:i, s:b, s:o, s:o}", "phase", "sft", "step",
                           (json_int_t)s.st.step + 1, "loss", rl_json_num(red[1] > 0 ? red[0] : 0.0),
                           "answer_loss", rl_json_num(red[4] > 0 ? red[3] / red[4] : 0.0), "lr",

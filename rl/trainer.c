@@ -6,7 +6,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/buf.h"
 #include "decode/decode.h"
@@ -16,12 +15,7 @@
 #include "judge/judge.h"
 #include "rl/pack.h"
 #include "rl/reward.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "sys/sys.h"
 
 /* One sampled response of a group. */
 typedef struct {
@@ -307,7 +301,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
   const rl_train_cfg *c = t->c;
   rl_session *s = &t->s;
   int G = c->group, P = c->prompts, R = s->dist.size, rank = s->dist.rank;
-  double t_start = now_s();
+  double t_start = skl_time_now();
   int max_cand = P * (1 + c->max_sampling_rounds);
   int *cand = malloc(sizeof *cand * (size_t)max_cand);
   int *kept_local = malloc(sizeof *kept_local * (size_t)max_cand);
@@ -357,7 +351,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
     rounds++;
     if (!c->dynamic_sampling) break;
   }
-  double t_rollout = now_s() - t_start;
+  double t_rollout = skl_time_now() - t_start;
   /* metrics over every generated group (what the policy does now) */
   double rsum = 0, asum = 0;
   for (int k = 0; k < n_cand; k++) { rsum += glob[3 * k + 1]; asum += glob[3 * k + 2]; }
@@ -367,7 +361,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
   for (int k = 0; k < n_cand; k++)
     skill_add(sk, &nsk, s->data.items[cand[k]].skill, glob[3 * k + 1] / G, glob[3 * k + 2] / G);
   /* ---- update ---- */
-  double t_up = now_s();
+  double t_up = skl_time_now();
   int nseq = 0;
   for (int i = 0; i < n_local && !st; i++) {
     seq_t *grp = &seqs[(size_t)kept_local[i] * G];
@@ -466,7 +460,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
     if (us == SKL_ERR_NUMERIC) nonfinite = true;
     else if (us) { *err = e2; st = us; }
   }
-  double t_update = now_s() - t_up;
+  double t_update = skl_time_now() - t_up;
   /* loss-side metrics summed over ranks */
   double lsum[6] = {ls.clip_frac * ls.n_tokens, kl_sum, ent_sum, ent_n, ls.pg_loss, (double)gen_tokens};
   double tr[2] = {(double)n_trunc, 0};
@@ -510,7 +504,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
     json_object_set_new(m, "grad_norm", rl_json_num(gnorm));
     json_object_set_new(m, "lr", rl_json_num(lr));
     json_object_set_new(m, "skipped_nonfinite", json_boolean(nonfinite));
-    double dt = now_s() - t_start;
+    double dt = skl_time_now() - t_start;
     json_object_set_new(m, "tokens_per_s", rl_json_num(lsum[5] / (dt > 0 ? dt : 1e-9)));
     json_object_set_new(m, "rollout_s", rl_json_num(t_rollout));
     json_object_set_new(m, "update_s", rl_json_num(t_update));

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/fs.h"
@@ -25,6 +24,7 @@
 #include "synth/record_internal.h"
 #include "synth/render.h"
 #include "synth/tokcount.h"
+#include "sys/sys.h"
 
 #define MAX_SKILLS 16
 
@@ -222,12 +222,6 @@ void synth_nameset_free(synth_nameset *s) {
 
 /* ---------- one sample ---------- */
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 void synth_sample_free(synth_sample *s) {
   if (!s) return;
   free(s->line);
@@ -266,7 +260,7 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
     uint64_t seed = (attempt == 0 ? base : skl_rng_derive(base, (uint64_t)attempt, 0x5eed, 0)) >> 1;
     skl_rng rng;
     skl_rng_seed(&rng, seed);
-    double t0 = now_s();
+    double t0 = skl_time_now();
     skill_blueprint_free(&bp);
     skill_knobs kn = c->knobs[which];
     kn.split_half = split ? 2 : 1; /* train and test draw embedded questions from disjoint halves */
@@ -278,7 +272,7 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
     /* 1. the gold answer is the expression's value; the generator's intent must agree */
     skl_error e2;
     skl_status xs = synth_expr_answer(&bp, &e2);
-    double t1 = now_s();
+    double t1 = skl_time_now();
     out->seconds[SYNTH_PHASE_BLUEPRINT] += t1 - t0;
     if (xs) {
       out->expr_rejects++;
@@ -305,14 +299,14 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
       target = cfg->buckets.n ? cfg->buckets.v[skl_rng_below(&rng, (uint64_t)cfg->buckets.n)]
                               : skl_rng_range(&rng, cfg->length_min, cfg->length_max);
     ro.budget = (size_t)(target - cfg->response_budget);
-    t1 = now_s();
+    t1 = skl_time_now();
     if ((s = synth_render(&bp, &ro, &rng, &pr, err))) goto done;
-    double t2 = now_s();
+    double t2 = skl_time_now();
     out->seconds[SYNTH_PHASE_RENDER] += t2 - t1;
     /* 4. the oracle reads only the text and must agree */
     char oracle[SKILL_ANSWER_MAX];
     skl_status os = synth_oracle_solve(d->id, pr.user.data, pr.user.len, oracle, sizeof oracle, &e2);
-    out->seconds[SYNTH_PHASE_ORACLE] += now_s() - t2;
+    out->seconds[SYNTH_PHASE_ORACLE] += skl_time_now() - t2;
     if (os) {
       out->oracle_rejects++;
       snprintf(last, sizeof last, "oracle: %.500s", e2.msg);
@@ -327,9 +321,9 @@ skl_status synth_sample_make(const synth_ctx *c, const char *skill_id, int split
     /* passed: the record */
     synth_record_meta meta = {.id_index = index, .split = split_name[split ? 1 : 0], .seed = seed,
                               .target_tokens = target, .attempts = out->attempts, .genres = c->genres};
-    double t3 = now_s();
+    double t3 = skl_time_now();
     if ((s = synth_record_build(&bp, &pr, &meta, &out->line, &out->len, err))) goto done;
-    out->seconds[SYNTH_PHASE_RECORD] += now_s() - t3;
+    out->seconds[SYNTH_PHASE_RECORD] += skl_time_now() - t3;
     out->n_tokens = (int64_t)pr.n_tokens;
     out->anchor_hashes = malloc(sizeof *out->anchor_hashes * (size_t)(bp.n_anchors + 1));
     if (!out->anchor_hashes) { s = skl_error_set(err, SKL_ERR_NOMEM, "synth: out of memory"); goto done; }

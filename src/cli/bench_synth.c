@@ -14,18 +14,13 @@
 #include "io/jsonl.h"
 #include "skills/registry.h"
 #include "synth/pipeline.h"
+#include "sys/sys.h"
 
 /* CPU time of the whole process (all threads): on a shared machine wall time
  * includes waiting for a core; CPU time shows the work itself. */
 static double cpu_s(void) {
   struct timespec t;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
   return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -56,13 +51,13 @@ static int bench_run(const synth_ctx *c, const char *dir, int64_t tokens, int th
   skl_jsonl_writer *w = NULL;
   skl_status rc = skl_jsonl_writer_open(&w, path, NULL, err);
   int ns = skill_count();
-  double t0 = now_s(), c0 = cpu_s();
+  double t0 = skl_time_now(), c0 = cpu_s();
   for (int64_t i0 = 0; !rc && i0 < n; i0 += CHUNK) {
     int m = (int)(n - i0 < CHUNK ? n - i0 : CHUNK);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (int i = 0; i < m; i++)
       st[i] = synth_sample_make(c, skill_get((int)((i0 + i) % ns))->id, 0, i0 + i, NULL, tokens, &s[i], &errs[i]);
-    double tw = now_s();
+    double tw = skl_time_now();
     for (int i = 0; i < m; i++) {
       if (!rc && st[i]) { rc = st[i]; *err = errs[i]; }
       if (!rc) rc = skl_jsonl_write_line(w, s[i].line, s[i].len, err);
@@ -72,13 +67,13 @@ static int bench_run(const synth_ctx *c, const char *dir, int64_t tokens, int th
       }
       synth_sample_free(&s[i]);
     }
-    r->phase[SYNTH_PHASE_COUNT] += now_s() - tw;
+    r->phase[SYNTH_PHASE_COUNT] += skl_time_now() - tw;
   }
-  double tc = now_s();
+  double tc = skl_time_now();
   if (!rc) rc = skl_jsonl_writer_close(w, NULL, err);
   else skl_jsonl_writer_abort(w);
-  r->phase[SYNTH_PHASE_COUNT] += now_s() - tc;
-  r->seconds = now_s() - t0;
+  r->phase[SYNTH_PHASE_COUNT] += skl_time_now() - tc;
+  r->seconds = skl_time_now() - t0;
   r->cpu_seconds = cpu_s() - c0;
   r->mb_per_cpu_s = (double)r->bytes / r->cpu_seconds / 1e6;
   unlink(path);
@@ -101,13 +96,13 @@ static double zstd_peer(const char *dir, uint64_t bytes, skl_error *err) {
   if (skl_jsonl_writer_open(&w, path, NULL, err)) return -1;
   size_t ll = strlen(line);
   uint64_t done = 0;
-  double t0 = now_s();
+  double t0 = skl_time_now();
   while (done < bytes) {
     if (skl_jsonl_write_line(w, line, ll, err)) { skl_jsonl_writer_abort(w); return -1; }
     done += ll + 1;
   }
   if (skl_jsonl_writer_close(w, NULL, err)) return -1;
-  double dt = now_s() - t0;
+  double dt = skl_time_now() - t0;
   unlink(path);
   return (double)done / dt / 1e6;
 }

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/args.h"
@@ -16,12 +15,7 @@
 #include "io/jsonl.h"
 #include "synth/config.h"
 #include "synth/pipeline.h"
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
+#include "sys/sys.h"
 
 typedef struct {
   double t0, last;
@@ -31,7 +25,7 @@ typedef struct {
 
 static void progress_cb(void *ud, const char *what, int64_t done, int64_t total, uint64_t bytes) {
   progress_state *p = ud;
-  double t = now_s(), el = t - p->t0;
+  double t = skl_time_now(), el = t - p->t0;
   double sps = el > 0 ? (double)done / el : 0, mbs = el > 0 ? (double)bytes / el / 1e6 : 0;
   double eta = sps > 0 ? (double)(total - done) / sps : 0;
   int64_t pct = total ? done * 100 / total : 100;
@@ -237,11 +231,11 @@ int skl_cmd_synth(int argc, char **argv) {
     skl_cfg_free(synth_cfg_schema(), &cfg);
     return skl_cli_fail("synth", err.msg);
   }
-  progress_state ps = {.t0 = now_s(), .tty = isatty(STDERR_FILENO), .last_pct = -1};
+  progress_state ps = {.t0 = skl_time_now(), .tty = isatty(STDERR_FILENO), .last_pct = -1};
   synth_progress prog = {progress_cb, &ps};
   synth_stats st;
   skl_status s = synth_generate(c, dir, overwrite, (int)threads, &prog, &st, &err);
-  double el = now_s() - ps.t0;
+  double el = skl_time_now() - ps.t0;
   synth_ctx_free(c);
   skl_cfg_free(synth_cfg_schema(), &cfg);
   if (s) return skl_cli_fail("synth", err.msg);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "skl_build_config.h"
+#include "sys/sys.h"
 #if SKL_HAVE_MPI
 #include <mpi.h>
 #endif
@@ -65,15 +66,9 @@ skl_status skl_dist_init(skl_dist *d, double timeout_s, skl_error *err) {
 }
 
 #if SKL_HAVE_MPI
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Poll a request until done or the deadline passes. */
 static skl_status wait_req(skl_dist *d, MPI_Request *req, const char *what, skl_error *err) {
-  double t0 = now_s();
+  double t0 = skl_time_now();
   struct timespec nap = {0, 50000}; /* 50 us: cheap while waiting, quick to react */
   for (;;) {
     int done = 0;
@@ -86,7 +81,7 @@ static skl_status wait_req(skl_dist *d, MPI_Request *req, const char *what, skl_
                            d->rank, d->size, what, msg);
     }
     if (done) return SKL_OK;
-    if (now_s() - t0 > d->timeout_s)
+    if (skl_time_now() - t0 > d->timeout_s)
       return skl_error_set(err, SKL_ERR_IO,
                            "rank %d/%d: %s did not complete within %.0f s: another rank died, hangs or "
                            "skipped the collective (see that rank's log); raise dist timeout if steps are "

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "sys/sys.h"
 
 struct skl_judge {
   skl_judge_opts o;
@@ -29,12 +30,6 @@ struct skl_judge {
   skillrl_judge_score_fn fn;
   skl_buf in;      /* bytes read, not yet a full line */
 };
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void stop_command(skl_judge *j) {
   if (j->fd >= 0) { close(j->fd); j->fd = -1; }
@@ -125,11 +120,11 @@ static skl_status command_round(skl_judge *j, const skillrl_judge_item *items, i
     pending++;
   }
   size_t sent = 0;
-  double deadline = now_s() + j->o.timeout_s;
+  double deadline = skl_time_now() + j->o.timeout_s;
   skl_status s = SKL_OK;
   while (pending > 0) {
     struct pollfd p = {.fd = j->fd, .events = POLLIN | (sent < req.len ? POLLOUT : 0)};
-    double left = deadline - now_s();
+    double left = deadline - skl_time_now();
     int first = 0;
     while (first < n && done[first]) first++;
     if (left <= 0) {
@@ -159,7 +154,7 @@ static skl_status command_round(skl_judge *j, const skillrl_judge_item *items, i
         int st = 0;
         pid_t w = 0;
         struct timespec nap = {0, 1000000};
-        while ((w = waitpid(j->pid, &st, WNOHANG)) == 0 && now_s() < deadline) nanosleep(&nap, NULL);
+        while ((w = waitpid(j->pid, &st, WNOHANG)) == 0 && skl_time_now() < deadline) nanosleep(&nap, NULL);
         kill(-j->pid, SIGKILL); /* the group: what the shell started goes too */
         if (w == 0) waitpid(j->pid, &st, 0);
         j->pid = 0;
