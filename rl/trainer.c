@@ -15,6 +15,7 @@
 #include "judge/judge.h"
 #include "rl/pack.h"
 #include "rl/reward.h"
+#include "skills/registry.h"
 #include "sys/sys.h"
 
 /* One sampled response of a group. */
@@ -283,14 +284,13 @@ static skl_status alloc_seq_arrays(seq_t *q, bool ref, skl_error *err) {
 }
 
 /* Per-skill sums for metrics: reward, accuracy, count. */
-#define MAX_SKILLS 16
 typedef struct { char name[32]; double r, a, n; } skill_acc;
 
 static void skill_add(skill_acc *sk, int *nsk, const char *name, double r, double a) {
   int i = 0;
   for (; i < *nsk; i++) if (!strcmp(sk[i].name, name)) break;
   if (i == *nsk) {
-    if (*nsk == MAX_SKILLS) return;
+    if (*nsk == SKILL_MAX_COUNT) return;
     snprintf(sk[i].name, sizeof sk[i].name, "%s", name);
     (*nsk)++;
   }
@@ -355,7 +355,7 @@ static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err)
   /* metrics over every generated group (what the policy does now) */
   double rsum = 0, asum = 0;
   for (int k = 0; k < n_cand; k++) { rsum += glob[3 * k + 1]; asum += glob[3 * k + 2]; }
-  skill_acc sk[MAX_SKILLS];
+  skill_acc sk[SKILL_MAX_COUNT];
   int nsk = 0;
   memset(sk, 0, sizeof sk);
   for (int k = 0; k < n_cand; k++)

@@ -67,6 +67,7 @@ static const entry SKILLS[] = {
      check_multi_hop},
 };
 #define N_SKILLS (int)(sizeof SKILLS / sizeof SKILLS[0])
+_Static_assert(N_SKILLS <= SKILL_MAX_COUNT, "raise SKILL_MAX_COUNT in skills/registry.h");
 
 int skill_count(void) { return N_SKILLS; }
 

@@ -58,6 +58,10 @@ typedef struct {
   skill_build_fn build;    /* fills a zeroed blueprint (allocates it); free with skill_blueprint_free */
 } skill_def;
 
+/* Most skills one mixture, or one table of per-skill results, may hold;
+ * the registry has fewer (skill_count()). */
+#define SKILL_MAX_COUNT 16
+
 /* @return the skill with this id, or NULL */
 const skill_def *skill_find(const char *id);
 /* @return the number of skills (6) */

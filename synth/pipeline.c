@@ -26,15 +26,13 @@
 #include "synth/tokcount.h"
 #include "sys/sys.h"
 
-#define MAX_SKILLS 16
-
 struct synth_ctx {
   const synth_cfg *cfg;
   int n_skills;
-  const skill_def *defs[MAX_SKILLS]; /* in mixture order */
-  skill_knobs knobs[MAX_SKILLS];
-  double weight[MAX_SKILLS];
-  int64_t count[2][MAX_SKILLS];
+  const skill_def *defs[SKILL_MAX_COUNT]; /* in mixture order */
+  skill_knobs knobs[SKILL_MAX_COUNT];
+  double weight[SKILL_MAX_COUNT];
+  int64_t count[2][SKILL_MAX_COUNT];
   synth_genres *genres;
   int *pool; /* built-in genres to draw from */
   int n_pool;
@@ -56,7 +54,7 @@ static void split_counts(int64_t total, const double *w, int n, int64_t *out) {
   double sum = 0;
   for (int i = 0; i < n; i++) sum += w[i];
   int64_t given = 0;
-  double rem[MAX_SKILLS];
+  double rem[SKILL_MAX_COUNT];
   for (int i = 0; i < n; i++) {
     double exact = (double)total * w[i] / sum;
     out[i] = (int64_t)exact;
@@ -86,8 +84,8 @@ skl_status synth_ctx_init(synth_ctx **out, const synth_cfg *cfg, skl_error *err)
     s = skl_error_set(err, SKL_ERR_INVALID, "mixture: no skills given: list at least one, e.g. mixture: {niah: 1}");
     goto fail;
   }
-  if (cfg->mixture.n > MAX_SKILLS) {
-    s = skl_error_set(err, SKL_ERR_RANGE, "mixture: %d skills, at most %d", cfg->mixture.n, MAX_SKILLS);
+  if (cfg->mixture.n > SKILL_MAX_COUNT) {
+    s = skl_error_set(err, SKL_ERR_RANGE, "mixture: %d skills, at most %d", cfg->mixture.n, SKILL_MAX_COUNT);
     goto fail;
   }
   for (int i = 0; i < cfg->mixture.n; i++) {
