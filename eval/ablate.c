@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/fs.h"
+#include "core/text.h"
 #include "eval/correlate.h"
 
 #define NOMEM(err) skl_error_set(err, SKL_ERR_NOMEM, "out of memory")
@@ -38,18 +39,6 @@ static const skl_cfg_schema schema = {"ablate", fields, (int)(sizeof fields / si
 const skl_cfg_schema *eval_ablate_schema(void) { return &schema; }
 
 /* ---- plan --------------------------------------------------------------------- */
-
-static bool in_csv(const char *csv, const char *name) {
-  size_t n = strlen(name);
-  for (const char *p = csv; *p;) {
-    while (*p == ',' || *p == ' ') p++;
-    const char *e = p;
-    while (*e && *e != ',' && *e != ' ') e++;
-    if ((size_t)(e - p) == n && !strncmp(p, name, n)) return true;
-    p = e;
-  }
-  return false;
-}
 
 void eval_ablate_plan_free(eval_ablate_plan *p) {
   if (!p) return;
@@ -105,7 +94,7 @@ skl_status eval_ablate_plan_make(const char *data_dir, const char *subset, bool 
   if (!st) json_object_foreach(counts, key, v) {
     skl_buf_printf(&have, "%s%s", have.len ? ", " : "", key);
     if (!json_integer_value(json_object_get(v, "train"))) continue;
-    if (subset && *subset && !in_csv(subset, key)) continue;
+    if (subset && *subset && !skl_name_in_list(subset, key)) continue;
     if (!(p->skills[p->n_skills++] = strdup(key))) { st = NOMEM(err); break; }
   }
   /* every requested skill must exist */

@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "eval/jsonl_internal.h"
 #include "eval/run_internal.h"
 #include "io/manifest.h"
@@ -290,19 +291,6 @@ static skl_status hash_file(skl_sha256 *h, const char *path, char hex[65], skl_e
   return SKL_OK;
 }
 
-static bool in_list(const char *csv, const char *name) {
-  if (!csv || !*csv) return true;
-  size_t n = strlen(name);
-  for (const char *p = csv; *p;) {
-    while (*p == ',' || *p == ' ') p++;
-    const char *e = p;
-    while (*e && *e != ',' && *e != ' ') e++;
-    if ((size_t)(e - p) == n && !strncmp(p, name, n)) return true;
-    p = e;
-  }
-  return false;
-}
-
 static skl_status add_probes(const eval_task_ctx *c, eval_tasks *ts, skl_sha256 *h, skl_error *err) {
   const eval_cfg *cfg = c->cfg;
   char *mpath = skl_path_join(cfg->probes, "manifest.json");
@@ -320,7 +308,7 @@ static skl_status add_probes(const eval_task_ctx *c, eval_tasks *ts, skl_sha256 
   for (size_t i = 0; !st && i < man.n_shards; i++) {
     const skl_manifest_shard *sh = &man.shards[i];
     const char *sk = sh->skill;
-    if (strcmp(sh->split, cfg->split) || !in_list(cfg->skills, sk)) continue;
+    if (strcmp(sh->split, cfg->split) || (cfg->skills && *cfg->skills && !skl_name_in_list(cfg->skills, sk))) continue;
     int k = 0;
     while (k < n_sk && strcmp(skill_names[k], sk)) k++;
     if (k == n_sk) {

@@ -1,4 +1,4 @@
-/* skl text: edit distance for suggestions. Not a general string library. */
+/* skl text: edit distance for suggestions, name lists. Not a general string library. */
 #include "core/text.h"
 
 #include <string.h>
@@ -21,4 +21,16 @@ int skl_edit_distance(const char *a, const char *b) {
     }
   }
   return row[lb];
+}
+
+bool skl_name_in_list(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    while (*p == ',' || *p == ' ') p++;
+    const char *e = p;
+    while (*e && *e != ',' && *e != ' ') e++;
+    if ((size_t)(e - p) == n && !strncmp(p, name, n)) return true;
+    p = e;
+  }
+  return false;
 }

@@ -1,4 +1,4 @@
-/* Tests for src/core: errors, rng determinism, sha256 vectors, atomic writes, buf.
+/* Tests for src/core: errors, rng determinism, sha256 vectors, atomic writes, buf, name lists.
  * Not a benchmark. */
 #include <stdlib.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include "core/fs.h"
 #include "core/rng.h"
 #include "core/sha256.h"
+#include "core/text.h"
 #include "harness.h"
 
 static void test_sha256(void) {
@@ -101,11 +102,22 @@ static void test_buf(void) {
   skl_buf_free(&b);
 }
 
+static void test_name_list(void) {
+  CHECK(skl_name_in_list("niah,logic", "logic"));
+  CHECK(skl_name_in_list(" niah , logic ", "niah"));
+  CHECK(skl_name_in_list("niah logic", "logic"));
+  CHECK(!skl_name_in_list("niah,logic", "nia"));
+  CHECK(!skl_name_in_list("niah,logic", "logics"));
+  CHECK(!skl_name_in_list("", "niah"));
+  CHECK(!skl_name_in_list(",, ", "niah"));
+}
+
 int main(void) {
   test_sha256();
   test_rng();
   test_error();
   test_fs();
   test_buf();
+  test_name_list();
   return test_report();
 }
