@@ -28,10 +28,6 @@ int skl_bench_decode(int argc, char **argv);
 int skl_bench_synth(int argc, char **argv);
 int skl_bench_sgemm(int argc, char **argv);
 
-/* For a command whose implementation has not landed: says so and which
- * issue tracks it. @return 2 */
-int skl_cmd_pending(const char *name, int issue);
-
 /* Print "skillrl <cmd>: <message>" for an error value to stderr. @return 1 */
 int skl_cli_fail(const char *cmd, const char *msg);
 

@@ -66,11 +66,6 @@ int main(int argc, char **argv) {
   return 2;
 }
 
-int skl_cmd_pending(const char *name, int issue) {
-  fprintf(stderr, "skillrl %s: not implemented yet (tracked in issue %d)\n", name, issue);
-  return 2;
-}
-
 int skl_cli_fail(const char *cmd, const char *msg) {
   fprintf(stderr, "skillrl %s: %s\n", cmd, msg);
   return 1;
