@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 static skl_status add_distractors(const skill_knobs *k, skl_rng *rng, skill_blueprint *bp, int target, int n,
@@ -35,7 +36,7 @@ static skl_status build_similarity(const skill_knobs *k, skl_rng *rng, skill_blu
   if ((st = add_distractors(k, rng, bp, t, A - 1, &bp->anchors[t].value.num, 1, err))) return st;
   /* the target's position among the entries is random, not always first */
   skill_bp_fix_depths(bp);
-  snprintf(bp->question, sizeof bp->question, "What is the value of entry %s?", bp->anchors[t].name);
+  snprintf(bp->question, sizeof bp->question, SKILL_PH_ASK_VALUE "%s?", bp->anchors[t].name);
   snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d))", t);
   snprintf(bp->difficulty, sizeof bp->difficulty, "mode=similarity docs=%d anchors=%d similarity=%.2f depth=%.2f", D,
            A, k->similarity, g);
@@ -79,14 +80,14 @@ static skl_status build_conflict(const skill_knobs *k, skl_rng *rng, skill_bluep
   /* distractors: look-alikes of the conflicting name, values unlike every occurrence */
   if ((st = add_distractors(k, rng, bp, occ[0], A - m, vals, m, err))) return st;
   skill_bp_fix_depths(bp);
-  static const char *what[] = {NULL, "its first occurrence in the text", "its last occurrence in the text"};
+  static const char *what[] = {NULL, SKILL_PH_FIRST_OCC " in the text", SKILL_PH_LAST_OCC " in the text"};
   if (ask == ASK_IN_DOC)
     snprintf(bp->question, sizeof bp->question,
-             "The entry %s appears several times with different values. What is its value in Document %d?", name,
+             SKILL_PH_CONFLICT "%s" SKILL_PH_SEVERAL " with different values. " SKILL_PH_IN_DOC "%d?", name,
              docs[pick] + 1);
   else
     snprintf(bp->question, sizeof bp->question,
-             "The entry %s appears several times with different values. What is the value given by %s?", name,
+             SKILL_PH_CONFLICT "%s" SKILL_PH_SEVERAL " with different values. What is the value given by %s?", name,
              what[ask]);
   if (ask == ASK_IN_DOC)
     snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d, in_doc(d%d)))", occ[0], docs[pick]);

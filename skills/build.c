@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "skills/answer.h"
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 int skill_bp_name_clashes(const skill_blueprint *bp, const char *name) {
@@ -77,12 +78,12 @@ void skill_value_spec_forms(skl_rng *rng, int split_half, int computed, skill_an
       int x = (int)skl_rng_range(rng, 2, 99), y = (int)skl_rng_range(rng, 2, 99);
       int op = (int)skl_rng_below(rng, 3);
       v = op == 0 ? x + y : op == 1 ? x - y : x * y;
-      snprintf(a->question, sizeof a->question, "the result of %d %c %d", x, "+-*"[op], y);
+      snprintf(a->question, sizeof a->question, SKILL_PH_RESULT_OF "%d %c %d", x, "+-*"[op], y);
     } else if (form == 2) {
       int x = (int)skl_rng_range(rng, 2, 40), y = (int)skl_rng_range(rng, 2, 40), z = (int)skl_rng_range(rng, 2, 9);
       int op = (int)skl_rng_below(rng, 2);
       v = (op == 0 ? x + y : x - y) * z;
-      snprintf(a->question, sizeof a->question, "the result of (%d %c %d) * %d", x, "+-"[op], y, z);
+      snprintf(a->question, sizeof a->question, SKILL_PH_RESULT_OF "(%d %c %d) * %d", x, "+-"[op], y, z);
     } else {
       int n = (int)skl_rng_range(rng, 3, 5), xs[5] = {0}, largest = (int)skl_rng_below(rng, 2);
       char list[128];
@@ -99,7 +100,7 @@ void skill_value_spec_forms(skl_rng *rng, int split_half, int computed, skill_an
       int best = xs[0];
       for (int i = 1; i < n; i++) best = largest ? (xs[i] > best ? xs[i] : best) : (xs[i] < best ? xs[i] : best);
       v = best;
-      snprintf(a->question, sizeof a->question, "the %s of %s", largest ? "largest" : "smallest", list);
+      snprintf(a->question, sizeof a->question, "%s%s", largest ? SKILL_PH_LARGEST_OF : SKILL_PH_SMALLEST_OF, list);
     }
     /* a question of the other split's half is drawn again (1 in 2): splits never share one */
     if ((!avoided(v, avoid, n_avoid) && skill_in_half(a->question, split_half)) || tries > 200) {
@@ -129,7 +130,7 @@ skl_status skill_bp_insert(skill_blueprint *bp, int doc, double depth, int ancho
 
 skl_status skill_bp_entry(skill_blueprint *bp, int anchor, int doc, double depth, skl_error *err) {
   const skill_anchor *a = &bp->anchors[anchor];
-  return skill_bp_insert(bp, doc, depth, anchor, err, "Entry %s: its value is %s.", a->name, a->question);
+  return skill_bp_insert(bp, doc, depth, anchor, err, SKILL_PH_ENTRY "%s" SKILL_PH_ENTRY_IS "%s.", a->name, a->question);
 }
 
 void skill_bp_fix_depths(skill_blueprint *bp) {

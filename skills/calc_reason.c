@@ -6,10 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 enum { OP_SUM, OP_PRODUCT, OP_AVERAGE, OP_MAX, OP_MIN, OP_COUNT };
-static const char *OP_WORDS[] = {"the sum", "the product", "the average", "the largest", "the smallest"};
+static const char *OP_WORDS[] = SKILL_PH_OP_WORDS;
 
 static double apply(int op, const double *v, int n) {
   double r = v[0];
@@ -96,15 +97,15 @@ skl_status skill_build_calc_reason(const skill_knobs *k, skl_rng *rng, skill_blu
   const char *X = bp->anchors[cond[0]].name;
   if (n_cond == 1)
     snprintf(bp->question, sizeof bp->question,
-             "Let n be the number of documents that contain entry %s. If n is greater than %d, compute %s of the "
-             "values of entries %s; otherwise, compute %s of those values. Give the result rounded to 2 decimals.",
+             "Let n be the " SKILL_PH_COUNT "%s. " SKILL_PH_IF_N "%d, " SKILL_PH_COMPUTE "%s" SKILL_PH_OPERANDS
+             "%s" SKILL_PH_OTHERWISE ", " SKILL_PH_COMPUTE "%s of those values. Give the result rounded to 2 decimals.",
              X, thr[0], OP_WORDS[br[0]], list, OP_WORDS[br[1]]);
   else
     snprintf(bp->question, sizeof bp->question,
-             "Let n be the number of documents that contain entry %s, and m the number of documents that contain "
-             "entry %s. If n is greater than %d, compute %s of the values of entries %s; otherwise, if m is greater "
-             "than %d, compute %s of those values; otherwise, compute %s of those values. Give the result rounded "
-             "to 2 decimals.",
+             "Let n be the " SKILL_PH_COUNT "%s" SKILL_PH_AND_M "%s. " SKILL_PH_IF_N "%d, " SKILL_PH_COMPUTE
+             "%s" SKILL_PH_OPERANDS "%s" SKILL_PH_OTHERWISE ", " SKILL_PH_IF_M "%d, " SKILL_PH_COMPUTE
+             "%s of those values" SKILL_PH_OTHERWISE ", " SKILL_PH_COMPUTE "%s of those values. Give the result "
+             "rounded to 2 decimals.",
              X, bp->anchors[cond[1]].name, thr[0], OP_WORDS[br[0]], list, thr[1], OP_WORDS[br[1]], OP_WORDS[br[2]]);
   /* expression */
   char e[3][512];

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 enum { Q_UNIQUE, Q_MOST, Q_BEFORE_LAST, Q_BOTH, Q_KINDS };
@@ -162,18 +163,18 @@ skl_status skill_build_logic(const skill_knobs *k, skl_rng *rng, skill_blueprint
   for (int i = 0; i < 4; i++) if (opts[i] == correct) letter = i;
   bp->n_choices = 4;
   for (int i = 0; i < 4; i++) {
-    if (kind_q == Q_MOST) snprintf(bp->choices[i], sizeof bp->choices[i], "Document %d", opts[i] + 1);
+    if (kind_q == Q_MOST) snprintf(bp->choices[i], sizeof bp->choices[i], SKILL_PH_DOCUMENT "%d", opts[i] + 1);
     else snprintf(bp->choices[i], sizeof bp->choices[i], "%s", bp->anchors[opts[i]].name);
   }
-  const char *q = kind_q == Q_UNIQUE ? "Which of these entries appears in exactly one document?"
-                  : kind_q == Q_MOST ? "Which document contains the most entries?"
+  const char *q = kind_q == Q_UNIQUE ? SKILL_PH_LOGIC_UNIQUE
+                  : kind_q == Q_MOST ? SKILL_PH_LOGIC_MOST
                   : kind_q == Q_BEFORE_LAST
                       ? "Consider the entries that appear in exactly one document, in their order of appearance in "
-                        "the text. Which of them comes immediately before the last one?"
+                        "the text. " SKILL_PH_LOGIC_BEFORE_LAST
                       : NULL;
   char qbuf[256];
   if (!q) {
-    snprintf(qbuf, sizeof qbuf, "Which entry appears in both Document %d and Document %d?", di + 1, dj + 1);
+    snprintf(qbuf, sizeof qbuf, SKILL_PH_LOGIC_BOTH "%d and " SKILL_PH_DOCUMENT "%d?", di + 1, dj + 1);
     q = qbuf;
   }
   size_t o = (size_t)snprintf(bp->question, sizeof bp->question, "%s", q);

@@ -4,6 +4,7 @@
  * Not multi_source: each step is a lookup, nothing is assembled. */
 #include <stdio.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 static double rand_depth(skl_rng *rng) { return 0.02 + 0.96 * skl_rng_uniform(rng); }
@@ -14,7 +15,7 @@ static skl_status place_chain(skill_blueprint *bp, skl_rng *rng, const int *ids,
   skill_anchor *end = &bp->anchors[ids[len - 1]];
   for (int i = 0; i < len - 1; i++) {
     skill_anchor *a = &bp->anchors[ids[i]];
-    snprintf(a->question, sizeof a->question, "the value of entry %s", bp->anchors[ids[i + 1]].name);
+    snprintf(a->question, sizeof a->question, SKILL_PH_VALUE_OF_ENTRY "%s", bp->anchors[ids[i + 1]].name);
     a->value = end->value;
   }
   for (int i = 0; i < len; i++) {
@@ -60,7 +61,7 @@ skl_status skill_build_multi_hop(const skill_knobs *k, skl_rng *rng, skill_bluep
   }
   skill_bp_fix_depths(bp);
   snprintf(bp->question, sizeof bp->question,
-           "An entry's value can be the value of another entry. What is the value of entry %s?",
+           "An entry's value can be the value of another entry. " SKILL_PH_ASK_VALUE "%s?",
            bp->anchors[chain[0]].name);
   snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d))", chain[0]);
   snprintf(bp->difficulty, sizeof bp->difficulty, "docs=%d anchors=%d hops=%d similarity=%.2f", D, A, H,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 typedef struct {
@@ -86,24 +87,24 @@ static skl_status place_parts(skill_blueprint *bp, skl_rng *rng, int idx, const 
 #define DOC_OF(i) perm[order[(i)] % np]
 #define DEPTH() (0.02 + 0.96 * skl_rng_uniform(rng))
   part = 0;
-  if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, "Problem %s (part %d of %d): Setup: %s", name, part + 1,
+  if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, SKILL_PH_PROBLEM "%s" SKILL_PH_PART "%d" SKILL_PH_PART_OF "%d" SKILL_PH_PART_END " " SKILL_PH_SETUP "%s", name, part + 1,
                             n, t->setup)))
     return st;
   for (int i = 0; i < p->n_given; i++) {
     part++;
-    if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, "Problem %s (part %d of %d): Given: %s = %ld.", name,
+    if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, SKILL_PH_PROBLEM "%s" SKILL_PH_PART "%d" SKILL_PH_PART_OF "%d" SKILL_PH_PART_END " " SKILL_PH_GIVEN "%s = %ld.", name,
                               part + 1, n, t->vars[i], p->given[i])))
       return st;
   }
   for (int s = 0; s < p->n_steps; s++) {
     part++;
-    if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, "Problem %s (part %d of %d): Step: %s = %s %c %s.",
+    if ((st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, SKILL_PH_PROBLEM "%s" SKILL_PH_PART "%d" SKILL_PH_PART_OF "%d" SKILL_PH_PART_END " " SKILL_PH_STEP "%s = %s %c %s.",
                               name, part + 1, n, t->steps[s], ref_name(t, p->lhs[s]), p->op[s],
                               ref_name(t, p->rhs[s]))))
       return st;
   }
   part++;
-  st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, "Problem %s (part %d of %d): Question: what is the value of %s?",
+  st = skill_bp_insert(bp, DOC_OF(part), DEPTH(), idx, err, SKILL_PH_PROBLEM "%s" SKILL_PH_PART "%d" SKILL_PH_PART_OF "%d" SKILL_PH_PART_END " " SKILL_PH_ASK_PART "%s?",
                        name, part + 1, n, t->steps[p->n_steps - 1]);
 #undef DOC_OF
 #undef DEPTH
@@ -157,7 +158,7 @@ skl_status skill_build_multi_source(const skill_knobs *k, skl_rng *rng, skill_bl
   }
   skill_bp_fix_depths(bp);
   snprintf(bp->question, sizeof bp->question,
-           "The parts of problem %s are scattered across the documents. Collect all of its parts and answer its "
+           SKILL_PH_PARTS "%s" SKILL_PH_SCATTERED " across the documents. Collect all of its parts and answer its "
            "question.",
            bp->anchors[target].name);
   snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d))", target);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "skills/phrases.h"
 #include "skills/skill_internal.h"
 
 /* Global depth g in [0,1] over D documents -> (doc, local depth). */
@@ -48,7 +49,7 @@ skl_status skill_build_niah(const skill_knobs *k, skl_rng *rng, skill_blueprint 
   }
   skill_bp_fix_depths(bp);
   const skill_anchor *t = &bp->anchors[target];
-  snprintf(bp->question, sizeof bp->question, "What is the value of entry %s?", t->name);
+  snprintf(bp->question, sizeof bp->question, SKILL_PH_ASK_VALUE "%s?", t->name);
   snprintf(bp->expr, sizeof bp->expr, "solve(Q(a%d))", target);
   snprintf(bp->difficulty, sizeof bp->difficulty, "docs=%d anchors=%d depth=%.2f%s", D, A, g,
            k->reasoning ? "" : " literal");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "skills/answer.h"
+#include "skills/phrases.h"
 
 typedef struct {
   const char *name; /* into the text */
@@ -52,7 +53,7 @@ static skl_status parse_layout(ctx *c) {
   const char *t = c->text, *end = t + c->len;
   /* the question: the last "\n\nQuestion: " */
   const char *q = NULL;
-  for (const char *p = t; (p = find(p, end, "\n\nQuestion: ")); p++) q = p;
+  for (const char *p = t; (p = find(p, end, "\n\n" SKILL_PH_QUESTION)); p++) q = p;
   if (!q) return skl_error_set(c->err, SKL_ERR_PARSE, "oracle: no \"Question: \" section in the prompt");
   c->q = q + 12;
   const char *qe = end;
@@ -64,7 +65,7 @@ static skl_status parse_layout(ctx *c) {
   const char *p = t;
   for (;;) {
     char head[32];
-    snprintf(head, sizeof head, "Document %d\n", c->n_docs + 1);
+    snprintf(head, sizeof head, SKILL_PH_DOCUMENT "%d\n", c->n_docs + 1);
     const char *h = NULL;
     for (const char *s = p; (s = find(s, q, head)); s++)
       if (s == t || s[-1] == '\n') { h = s; break; }
@@ -102,14 +103,14 @@ static const char *sentence_end(const char *s, const char *end) {
 static skl_status parse_entries(ctx *c) {
   for (int d = 0; d < c->n_docs; d++) {
     const char *s = c->text + c->doc_start[d], *end = c->text + c->doc_end[d];
-    while ((s = find(s, end, "Entry "))) {
+    while ((s = find(s, end, SKILL_PH_ENTRY))) {
       if (s > c->text && s[-1] != ' ' && s[-1] != '\n') { s++; continue; }
-      const char *nm = s + 6;
+      const char *nm = s + SKILL_PH_LEN(SKILL_PH_ENTRY);
       const char *line_end = memchr(nm, '\n', (size_t)(end - nm));
       if (!line_end) line_end = end;
-      const char *colon = find(nm, line_end, ": its value is ");
+      const char *colon = find(nm, line_end, SKILL_PH_ENTRY_IS);
       if (!colon) { s++; continue; }
-      const char *sp = colon + 15;
+      const char *sp = colon + SKILL_PH_LEN(SKILL_PH_ENTRY_IS);
       const char *se = sentence_end(sp, line_end);
       entry e = {nm, (int)(colon - nm), sp, (int)(se - sp), d, (size_t)(s - c->text)};
       skl_status st = add_entry(c, e);
@@ -169,16 +170,17 @@ static skl_status entry_value(ctx *c, const entry *e, int depth, double *v) {
   copy[cl] = 0;
   const char *s = copy, *end = copy + cl;
   if (depth > 64) return skl_error_set(c->err, SKL_ERR_NOTFOUND, "oracle: entry chain longer than 64 (a cycle?)");
-  if (starts(s, end, "the value of entry ")) {
+  if (starts(s, end, SKILL_PH_VALUE_OF_ENTRY)) {
+    const size_t k = SKILL_PH_LEN(SKILL_PH_VALUE_OF_ENTRY);
     const entry *nx;
-    skl_status st = unique_entry(c, e->spec + 19, (size_t)(end - s - 19), &nx);
+    skl_status st = unique_entry(c, e->spec + k, (size_t)(end - s) - k, &nx);
     return st ? st : entry_value(c, nx, depth + 1, v);
   }
-  if (starts(s, end, "the result of ")) {
-    if (parse_arith(s + 14, end, v)) return SKL_OK;
-  } else if (starts(s, end, "the largest of ") || starts(s, end, "the smallest of ")) {
-    int largest = s[4] == 'l';
-    const char *p = s + (largest ? 15 : 16);
+  if (starts(s, end, SKILL_PH_RESULT_OF)) {
+    if (parse_arith(s + SKILL_PH_LEN(SKILL_PH_RESULT_OF), end, v)) return SKL_OK;
+  } else if (starts(s, end, SKILL_PH_LARGEST_OF) || starts(s, end, SKILL_PH_SMALLEST_OF)) {
+    int largest = starts(s, end, SKILL_PH_LARGEST_OF);
+    const char *p = s + (largest ? SKILL_PH_LEN(SKILL_PH_LARGEST_OF) : SKILL_PH_LEN(SKILL_PH_SMALLEST_OF));
     int any = 0;
     double best = 0;
     while (p < end) {
@@ -236,7 +238,7 @@ typedef struct { char name[48]; double v; } var;
 static skl_status solve_problem(ctx *c, const char *name, size_t nlen, double *out) {
   char head[128];
   if (nlen > 80) return skl_error_set(c->err, SKL_ERR_PARSE, "oracle: problem name too long");
-  int hl = snprintf(head, sizeof head, "Problem %.*s (part ", (int)nlen, name);
+  int hl = snprintf(head, sizeof head, SKILL_PH_PROBLEM "%.*s" SKILL_PH_PART, (int)nlen, name);
   const char *parts[64] = {0};
   size_t plen[64] = {0};
   int total = -1;
@@ -244,7 +246,7 @@ static skl_status solve_problem(ctx *c, const char *name, size_t nlen, double *o
     const char *s = c->text + c->doc_start[d], *end = c->text + c->doc_end[d];
     while ((s = find(s, end, head))) {
       int i, n, k = 0;
-      if (sscanf(s + hl, "%d of %d):%n", &i, &n, &k) != 2 || !k || i < 1 || n > 64 || i > n) { s++; continue; }
+      if (sscanf(s + hl, "%d" SKILL_PH_PART_OF "%d" SKILL_PH_PART_END "%n", &i, &n, &k) != 2 || !k || i < 1 || n > 64 || i > n) { s++; continue; }
       if (total >= 0 && total != n)
         return skl_error_set(c->err, SKL_ERR_NOTFOUND, "oracle: problem parts disagree on their count");
       total = n;
@@ -254,7 +256,7 @@ static skl_status solve_problem(ctx *c, const char *name, size_t nlen, double *o
       if (!le) le = end;
       /* a part is one sentence: up to ". " / "? " (the Setup part may hold several sentences:
          it ends before the next "Problem " head or the line end) */
-      const char *nx = find(body, le, "Problem ");
+      const char *nx = find(body, le, SKILL_PH_PROBLEM);
       const char *pe = nx ? nx : le;
       while (pe > body && pe[-1] == ' ') pe--;
       if (parts[i - 1]) return skl_error_set(c->err, SKL_ERR_NOTFOUND, "oracle: problem part %d appears twice", i);
@@ -278,12 +280,12 @@ static skl_status solve_problem(ctx *c, const char *name, size_t nlen, double *o
       buf[n] = 0;
       char a[48], b[48], r[48], op;
       long x;
-      if (pass == 0 && sscanf(buf, "Given: %47s = %ld.", a, &x) == 2) {
+      if (pass == 0 && sscanf(buf, SKILL_PH_GIVEN "%47s = %ld.", a, &x) == 2) {
         snprintf(vars[nv].name, sizeof vars[nv].name, "%s", a);
         vars[nv++].v = (double)x;
-      } else if (pass == 0 && sscanf(buf, "Question: what is the value of %47[^?]?", a) == 1) {
+      } else if (pass == 0 && sscanf(buf, SKILL_PH_ASK_PART "%47[^?]?", a) == 1) {
         snprintf(asked, sizeof asked, "%s", a);
-      } else if (pass == 1 && sscanf(buf, "Step: %47s = %47s %c %47[^.].", r, a, &op, b) == 4) {
+      } else if (pass == 1 && sscanf(buf, SKILL_PH_STEP "%47s = %47s %c %47[^.].", r, a, &op, b) == 4) {
         double va = NAN, vb = NAN;
         for (int k = 0; k < nv; k++) {
           if (!strcmp(vars[k].name, a)) va = vars[k].v;
@@ -305,7 +307,7 @@ static skl_status solve_problem(ctx *c, const char *name, size_t nlen, double *o
 /* ---- calc_reason ---- */
 
 static int op_word(const char *s, const char *end) {
-  static const char *w[] = {"the sum", "the product", "the average", "the largest", "the smallest"};
+  static const char *w[] = SKILL_PH_OP_WORDS;
   for (int i = 0; i < 5; i++)
     if (starts(s, end, w[i])) return i;
   return -1;
@@ -325,10 +327,10 @@ static double apply_op(int op, const double *v, int n) {
 static skl_status solve_calc(ctx *c, char *out, size_t cap) {
   const char *qe = c->q + c->q_len, *x, *y = NULL;
   size_t xn, yn = 0;
-  if (!q_field(c, "number of documents that contain entry ", ".", &x, &xn))
+  if (!q_field(c, SKILL_PH_COUNT, ".", &x, &xn))
     return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: unknown calc_reason question");
   /* X may be followed by ", and m the number ..." */
-  static const char and_m[] = ", and m the number of documents that contain entry ";
+  static const char and_m[] = SKILL_PH_AND_M;
   const char *comma = find(x, x + xn, and_m);
   int two = comma != NULL;
   if (two) {
@@ -340,24 +342,24 @@ static skl_status solve_calc(ctx *c, char *out, size_t cap) {
   if (!mark) return skl_error_set(c->err, SKL_ERR_NOMEM, "oracle: out of memory");
   int n = docs_with(c, x, xn, mark), m = two ? docs_with(c, y, yn, mark) : 0;
   free(mark);
-  const char *p = find(c->q, qe, "If n is greater than ");
+  const char *p = find(c->q, qe, SKILL_PH_IF_N);
   if (!p) return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: calc_reason question without a condition");
-  int t1 = atoi(p + 21), t2 = 0;
-  const char *c1 = find(p, qe, ", compute ");
+  int t1 = atoi(p + SKILL_PH_LEN(SKILL_PH_IF_N)), t2 = 0;
+  const char *c1 = find(p, qe, ", " SKILL_PH_COMPUTE);
   if (!c1) return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: calc_reason question without an operation");
-  int op[3] = {op_word(c1 + 10, qe), -1, -1};
-  const char *list = find(c1, qe, " of the values of entries ");
-  const char *le = list ? find(list, qe, "; otherwise") : NULL;
+  int op[3] = {op_word(c1 + SKILL_PH_LEN(", " SKILL_PH_COMPUTE), qe), -1, -1};
+  const char *list = find(c1, qe, SKILL_PH_OPERANDS);
+  const char *le = list ? find(list, qe, SKILL_PH_OTHERWISE) : NULL;
   if (!list || !le) return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: calc_reason question without operands");
-  list += 26;
-  const char *o2 = find(le, qe, "compute ");
-  op[1] = o2 ? op_word(o2 + 8, qe) : -1;
+  list += SKILL_PH_LEN(SKILL_PH_OPERANDS);
+  const char *o2 = find(le, qe, SKILL_PH_COMPUTE);
+  op[1] = o2 ? op_word(o2 + SKILL_PH_LEN(SKILL_PH_COMPUTE), qe) : -1;
   if (two) {
-    const char *pm = find(le, qe, "if m is greater than ");
+    const char *pm = find(le, qe, SKILL_PH_IF_M);
     if (!pm) return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: calc_reason question without m's condition");
-    t2 = atoi(pm + 21);
-    const char *o3 = find(o2 + 8, qe, "compute ");
-    op[2] = o3 ? op_word(o3 + 8, qe) : -1;
+    t2 = atoi(pm + SKILL_PH_LEN(SKILL_PH_IF_M));
+    const char *o3 = find(o2 + SKILL_PH_LEN(SKILL_PH_COMPUTE), qe, SKILL_PH_COMPUTE);
+    op[2] = o3 ? op_word(o3 + SKILL_PH_LEN(SKILL_PH_COMPUTE), qe) : -1;
   }
   /* operand names: "A, B and C" / "A and B" / "A" */
   double vals[16];
@@ -401,10 +403,10 @@ static skl_status solve_logic(ctx *c, char *out, size_t cap) {
   if (!mark) return skl_error_set(c->err, SKL_ERR_NOMEM, "oracle: out of memory");
   int hit = -1, hits = 0;
   skl_status st = SKL_OK;
-  if (find(c->q, qe, "Which of these entries appears in exactly one document?")) {
+  if (find(c->q, qe, SKILL_PH_LOGIC_UNIQUE)) {
     for (int i = 0; i < no; i++)
       if (docs_with(c, opt[i], on[i], mark) == 1) { hit = i; hits++; }
-  } else if (find(c->q, qe, "Which document contains the most entries?")) {
+  } else if (find(c->q, qe, SKILL_PH_LOGIC_MOST)) {
     int best = -1, bestc = -1, ties = 0;
     for (int d = 0; d < c->n_docs; d++) {
       int k = 0;
@@ -413,10 +415,10 @@ static skl_status solve_logic(ctx *c, char *out, size_t cap) {
       else if (k == bestc) ties++;
     }
     char want[32];
-    snprintf(want, sizeof want, "Document %d", best + 1);
+    snprintf(want, sizeof want, SKILL_PH_DOCUMENT "%d", best + 1);
     for (int i = 0; i < no && !ties; i++)
       if (on[i] == strlen(want) && !memcmp(opt[i], want, on[i])) { hit = i; hits++; }
-  } else if (find(c->q, qe, "Which of them comes immediately before the last one?")) {
+  } else if (find(c->q, qe, SKILL_PH_LOGIC_BEFORE_LAST)) {
     /* entries in exactly one document, in text order (entries are already in text order) */
     int seq[4096], ns = 0;
     for (int i = 0; i < c->n && ns < 4096; i++) {
@@ -431,8 +433,8 @@ static skl_status solve_logic(ctx *c, char *out, size_t cap) {
     }
   } else {
     int di, dj;
-    const char *p = find(c->q, qe, "Which entry appears in both Document ");
-    if (p && sscanf(p + 37, "%d and Document %d?", &di, &dj) == 2 && di >= 1 && dj >= 1 && di <= c->n_docs &&
+    const char *p = find(c->q, qe, SKILL_PH_LOGIC_BOTH);
+    if (p && sscanf(p + SKILL_PH_LEN(SKILL_PH_LOGIC_BOTH), "%d and " SKILL_PH_DOCUMENT "%d?", &di, &dj) == 2 && di >= 1 && dj >= 1 && di <= c->n_docs &&
         dj <= c->n_docs) {
       for (int i = 0; i < no; i++) {
         docs_with(c, opt[i], on[i], mark);
@@ -459,11 +461,11 @@ static skl_status solve_entry_question(ctx *c, char *out, size_t cap) {
   size_t nn;
   double v;
   skl_status st;
-  if (q_field(c, "The entry ", " appears several times", &name, &nn)) {
+  if (q_field(c, SKILL_PH_CONFLICT, SKILL_PH_SEVERAL, &name, &nn)) {
     const entry *pick = NULL;
     int k;
     const char *p;
-    static const char in_doc[] = "What is its value in Document ";
+    static const char in_doc[] = SKILL_PH_IN_DOC;
     if ((p = find(c->q, qe, in_doc)) && (k = atoi(p + sizeof in_doc - 1)) >= 1) {
       for (int i = 0; i < c->n; i++)
         if (name_eq(&c->e[i], name, nn) && c->e[i].doc == k - 1) {
@@ -471,8 +473,8 @@ static skl_status solve_entry_question(ctx *c, char *out, size_t cap) {
           pick = &c->e[i];
         }
     } else {
-      int last = find(c->q, qe, "its last occurrence") != NULL;
-      if (!last && !find(c->q, qe, "its first occurrence"))
+      int last = find(c->q, qe, SKILL_PH_LAST_OCC) != NULL;
+      if (!last && !find(c->q, qe, SKILL_PH_FIRST_OCC))
         return skl_error_set(c->err, SKL_ERR_UNSUPPORTED, "oracle: unknown conflict question '%.*s'", (int)c->q_len, c->q);
       for (int i = 0; i < c->n; i++)
         if (name_eq(&c->e[i], name, nn) && (!pick || last)) pick = &c->e[i];
@@ -481,12 +483,12 @@ static skl_status solve_entry_question(ctx *c, char *out, size_t cap) {
     if ((st = entry_value(c, pick, 0, &v))) return st;
     return put_number(c, v, out, cap);
   }
-  if (q_field(c, "What is the value of entry ", "?", &name, &nn)) {
+  if (q_field(c, SKILL_PH_ASK_VALUE, "?", &name, &nn)) {
     const entry *e;
     if ((st = unique_entry(c, name, nn, &e)) || (st = entry_value(c, e, 0, &v))) return st;
     return put_number(c, v, out, cap);
   }
-  if (q_field(c, "The parts of problem ", " are scattered", &name, &nn)) {
+  if (q_field(c, SKILL_PH_PARTS, SKILL_PH_SCATTERED, &name, &nn)) {
     if ((st = solve_problem(c, name, nn, &v))) return st;
     return put_number(c, v, out, cap);
   }

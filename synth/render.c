@@ -7,6 +7,7 @@
 
 #include "chat/chat.h"
 #include "skills/answer.h"
+#include "skills/phrases.h"
 
 const char *const synth_default_system =
     "You are a careful reader. Answer the question using only the documents you are given. Think step by step if "
@@ -87,7 +88,7 @@ static skl_status assemble(const skill_blueprint *bp, const synth_render_opts *o
   if (skl_buf_printf(b, "%s\n\n", pre)) return SKL_ERR_NOMEM;
   int ii = 0; /* cursor into `order` (inserts sorted by doc, depth) */
   for (int d = 0; d < bp->n_docs; d++) {
-    if (skl_buf_printf(b, "Document %d\n", d + 1)) return SKL_ERR_NOMEM;
+    if (skl_buf_printf(b, SKILL_PH_DOCUMENT "%d\n", d + 1)) return SKL_ERR_NOMEM;
     size_t body = b->len;
     int k = use[d];
     for (int u = 0; u <= k; u++) {
@@ -110,7 +111,7 @@ static skl_status assemble(const skill_blueprint *bp, const synth_render_opts *o
     b->data[b->len] = 0;
     if (skl_buf_puts(b, "\n\n")) return SKL_ERR_NOMEM;
   }
-  if (skl_buf_printf(b, "Question: %s\n%s", bp->question, skill_answer_instruction(bp->answer_type)))
+  if (skl_buf_printf(b, SKILL_PH_QUESTION "%s\n%s", bp->question, skill_answer_instruction(bp->answer_type)))
     return SKL_ERR_NOMEM;
   return SKL_OK;
 }
