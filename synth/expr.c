@@ -445,190 +445,251 @@ static int occ_list(evalctx *c, int a, const val *docs, int *out) {
   return m;
 }
 
-static skl_status call_builtin(evalctx *c, const node *n, val *args, int na, val *out) {
+/* A builtin: args[na] evaluated, their count checked against its row; tmp
+ * has room for an index per insert, anchor and document. Rows that share a
+ * handler tell themselves apart by n->name. */
+typedef skl_status (*builtin_fn)(evalctx *c, const node *n, val *args, int na, int *tmp, val *out);
+
+/* docs(A), doc(A), mentions(A), occurrences(A): where anchor A (or its namesakes) occur. */
+static skl_status bi_occurrences(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
   const skill_blueprint *bp = c->bp;
   const char *f = n->name;
   skl_status s;
-#define NARGS(lo, hi)                                                                                   \
-  do {                                                                                                  \
-    if (na < (lo) || na > (hi))                                                                         \
-      return eerr(c, n, SKL_ERR_INVALID, "%s() takes %d%s%s argument%s, got %d", f, lo, (hi) > (lo) ? " to " : "", \
-                  (hi) > (lo) ? #hi : "", (hi) == 1 ? "" : "s", na);                                   \
-  } while (0)
+  int a = 0;
+  if ((s = want_anchor(c, n, &args[0], &a))) return s;
+  int m = occ_list(c, a, NULL, tmp);
+  if (!strcmp(f, "mentions")) { *out = mknum(m); return SKL_OK; }
+  val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
+  if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  if (!strcmp(f, "occurrences")) {
+    int k = 0;
+    for (int i = 0; i < m; i++) {
+      int an = bp->inserts[tmp[i]].anchor, dup = 0;
+      for (int j = 0; j < k; j++) dup |= xs[j].idx == an;
+      if (!dup) { xs[k].t = V_ANCHOR; xs[k++].idx = an; }
+    }
+    out->t = V_LIST;
+    out->items = xs;
+    out->n = k;
+    return SKL_OK;
+  }
+  /* docs(A): documents of A's own occurrences (same index), not of namesakes */
+  int k = 0;
+  for (int i = 0; i < m; i++)
+    if (bp->inserts[tmp[i]].anchor == a) { xs[k].t = V_DOC; xs[k++].idx = bp->inserts[tmp[i]].doc; }
+  if (!strcmp(f, "doc")) {
+    if (!k) return eerr(c, n, SKL_ERR_RANGE, "anchor a%d is not placed in any document", a);
+    *out = xs[0];
+    return SKL_OK;
+  }
+  *out = mkset(xs, k);
+  return SKL_OK;
+}
+
+/* anchors_in(D), in_doc(D), sequence([D]): anchors over a set of documents. */
+static skl_status bi_anchors_in(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const skill_blueprint *bp = c->bp;
+  const char *f = n->name;
+  skl_status s;
+  val d;
+  if (na) {
+    d = args[0];
+    if ((s = want_items(c, n, &d))) return s;
+    for (int i = 0; i < d.n; i++)
+      if (d.items[i].t != V_DOC)
+        return eerr(c, n, SKL_ERR_INVALID, "%s() expects documents, got a %s among them", f, vname(d.items[i].t));
+  }
+  if (!strcmp(f, "in_doc")) { *out = mkset(d.items, d.n); return SKL_OK; }
+  int m = occ_list(c, -1, na ? &d : NULL, tmp);
+  val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
+  if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < m; i++) { xs[i].t = V_ANCHOR; xs[i].idx = bp->inserts[tmp[i]].anchor; }
+  if (!strcmp(f, "sequence")) { out->t = V_LIST; out->items = xs; out->n = m; return SKL_OK; }
+  *out = mkset(xs, m);
+  return SKL_OK;
+}
+
+/* anchors(), all_docs(): every anchor or document. */
+static skl_status bi_all(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const skill_blueprint *bp = c->bp;
+  const char *f = n->name;
+  int m = f[0] == 'a' && f[1] == 'n' ? bp->n_anchors : bp->n_docs;
+  val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
+  if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < m; i++) { xs[i].t = f[1] == 'n' ? V_ANCHOR : V_DOC; xs[i].idx = i; }
+  out->t = V_SET;
+  out->items = xs;
+  out->n = m;
+  return SKL_OK;
+}
+
+static skl_status bi_q(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const skill_blueprint *bp = c->bp;
+  skl_status s;
+  int a = 0;
+  if ((s = want_anchor(c, n, &args[0], &a))) return s;
+  out->t = V_Q;
+  out->idx = a;
+  if (na == 1) return SKL_OK;
+  val d = args[1];
+  if ((s = want_items(c, n, &d))) return s;
+  int m = occ_list(c, a, &d, tmp), found = -1;
+  for (int i = 0; i < m; i++) {
+    int an = bp->inserts[tmp[i]].anchor;
+    if (found >= 0 && found != an)
+      return eerr(c, n, SKL_ERR_RANGE, "Q(a%d, ...) is ambiguous: anchors a%d and a%d named '%s' both lie in the "
+                  "given documents", a, found, an, bp->anchors[a].name);
+    found = an;
+  }
+  if (found < 0)
+    return eerr(c, n, SKL_ERR_RANGE, "Q(a%d, ...): no occurrence of '%s' in the given documents", a,
+                bp->anchors[a].name);
+  out->idx = found;
+  return SKL_OK;
+}
+
+static skl_status bi_solve(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const skill_blueprint *bp = c->bp;
+  const char *f = n->name;
+  skl_status s;
+  int a = 0;
+  if ((s = want_anchor(c, n, &args[0], &a))) return s;
+  if (f[0] == 'n') { out->t = V_STR; out->str = bp->anchors[a].name; return SKL_OK; }
+  const skill_value *v = &bp->anchors[a].value;
+  if (v->is_number) *out = mknum(v->num);
+  else { out->t = V_STR; out->str = v->str; }
+  return SKL_OK;
+}
+
+static skl_status bi_count(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const char *f = n->name;
+  skl_status s;
+  if (args[0].t == V_STR && f[0] == 'l') { *out = mknum((double)strlen(args[0].str)); return SKL_OK; }
+  if ((s = want_items(c, n, &args[0]))) return s;
+  *out = mknum(args[0].n);
+  return SKL_OK;
+}
+
+static skl_status bi_first(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const char *f = n->name;
+  skl_status s;
+  if ((s = want_items(c, n, &args[0]))) return s;
+  if (!args[0].n) return eerr(c, n, SKL_ERR_RANGE, "%s() of an empty %s", f, vname(args[0].t));
+  *out = args[0].items[f[0] == 'f' ? 0 : args[0].n - 1];
+  return SKL_OK;
+}
+
+/* sum(xs) or sum(x, y, ...), and the like: over a collection or the arguments. */
+static skl_status bi_aggregate(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const char *f = n->name;
+  skl_status s;
+  if (!na) return eerr(c, n, SKL_ERR_INVALID, "%s() needs a collection or arguments", f);
+  val xs;
+  if (na == 1 && (args[0].t == V_LIST || args[0].t == V_SET)) xs = args[0];
+  else if (na == 1 && (s = want_items(c, n, &args[0]))) return s;
+  else if (na == 1) xs = args[0];
+  else { xs.t = V_LIST; xs.items = args; xs.n = na; }
+  val *copy = aalloc(c, sizeof *copy * (size_t)(xs.n + 1));
+  if (!copy) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  memcpy(copy, xs.items, sizeof *copy * (size_t)xs.n);
+  return aggregate(c, n, f, copy, xs.n, copy, out);
+}
+
+static skl_status bi_round(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  skl_status s;
+  double x = 0, d = 0;
+  if ((s = want_num(c, n, &args[0], &x)) || (na == 2 && (s = want_num(c, n, &args[1], &d)))) return s;
+  if (d < 0 || d > 9 || d != (int)d) return eerr(c, n, SKL_ERR_RANGE, "round() digits must be 0..9, got %g", d);
+  double p = pow(10, d);
+  *out = mknum(round(x * p) / p);
+  return SKL_OK;
+}
+
+/* abs, floor, ceil, num: one number (num() also parses a string). */
+static skl_status bi_unary(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const char *f = n->name;
+  skl_status s;
+  double x = 0;
+  if (args[0].t == V_STR && f[0] == 'n') {
+    char *end;
+    x = strtod(args[0].str, &end);
+    if (end == args[0].str || *end) return eerr(c, n, SKL_ERR_INVALID, "num(): '%s' is not a number", args[0].str);
+  } else if ((s = want_num(c, n, &args[0], &x))) {
+    return s;
+  }
+  *out = mknum(f[0] == 'a' ? fabs(x) : f[0] == 'f' ? floor(x) : f[0] == 'c' ? ceil(x) : x);
+  return SKL_OK;
+}
+
+static skl_status bi_str(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  out->t = V_STR;
+  out->str = val_text(c, &args[0], 0);
+  if (!out->str) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  return SKL_OK;
+}
+
+static skl_status bi_letter(evalctx *c, const node *n, val *args, int na, int *tmp, val *out) {
+  const skill_blueprint *bp = c->bp;
+  const char *t = val_text(c, &args[0], 0);
+  if (!t) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+  for (int i = 0; i < bp->n_choices && i < 4; i++)
+    if (!strcmp(bp->choices[i], t)) {
+      char *l = aalloc(c, 2);
+      if (!l) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
+      l[0] = (char)('A' + i);
+      l[1] = 0;
+      out->t = V_STR;
+      out->str = l;
+      return SKL_OK;
+    }
+  return eerr(c, n, SKL_ERR_NOTFOUND, "letter(): no choice reads '%s'", t);
+}
+#define VARIADIC -1 /* lo: any count; the handler checks it */
+
+/* The functions of synth/expr.h, with the argument counts they take. */
+static const struct {
+  const char *name;
+  int lo, hi;
+  builtin_fn fn;
+} builtins[] = {
+    {"docs", 1, 1, bi_occurrences},    {"doc", 1, 1, bi_occurrences},     {"mentions", 1, 1, bi_occurrences},
+    {"occurrences", 1, 1, bi_occurrences},
+    {"anchors_in", 1, 1, bi_anchors_in}, {"in_doc", 1, 1, bi_anchors_in}, {"sequence", 0, 1, bi_anchors_in},
+    {"anchors", 0, 0, bi_all},         {"all_docs", 0, 0, bi_all},
+    {"Q", 1, 2, bi_q},
+    {"solve", 1, 1, bi_solve},         {"name", 1, 1, bi_solve},
+    {"count", 1, 1, bi_count},         {"len", 1, 1, bi_count},
+    {"first", 1, 1, bi_first},         {"last", 1, 1, bi_first},
+    {"sum", VARIADIC, 0, bi_aggregate},  {"product", VARIADIC, 0, bi_aggregate}, {"min", VARIADIC, 0, bi_aggregate},
+    {"max", VARIADIC, 0, bi_aggregate},  {"any", VARIADIC, 0, bi_aggregate},     {"all", VARIADIC, 0, bi_aggregate},
+    {"set", VARIADIC, 0, bi_aggregate},  {"sorted", VARIADIC, 0, bi_aggregate},  {"list", VARIADIC, 0, bi_aggregate},
+    {"argmax", VARIADIC, 0, bi_aggregate}, {"argmin", VARIADIC, 0, bi_aggregate},
+    {"round", 1, 2, bi_round},
+    {"abs", 1, 1, bi_unary},           {"floor", 1, 1, bi_unary},         {"ceil", 1, 1, bi_unary},
+    {"num", 1, 1, bi_unary},
+    {"str", 1, 1, bi_str},
+    {"letter", 1, 1, bi_letter},
+};
+
+static skl_status call_builtin(evalctx *c, const node *n, val *args, int na, val *out) {
+  const skill_blueprint *bp = c->bp;
+  const char *f = n->name;
   int *tmp = aalloc(c, sizeof(int) * (size_t)(bp->n_inserts + bp->n_anchors + bp->n_docs + 1));
   if (!tmp) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-
-  if (!strcmp(f, "docs") || !strcmp(f, "doc") || !strcmp(f, "mentions") || !strcmp(f, "occurrences")) {
-    NARGS(1, 1);
-    int a = 0;
-    if ((s = want_anchor(c, n, &args[0], &a))) return s;
-    int m = occ_list(c, a, NULL, tmp);
-    if (!strcmp(f, "mentions")) { *out = mknum(m); return SKL_OK; }
-    val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
-    if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    if (!strcmp(f, "occurrences")) {
-      int k = 0;
-      for (int i = 0; i < m; i++) {
-        int an = bp->inserts[tmp[i]].anchor, dup = 0;
-        for (int j = 0; j < k; j++) dup |= xs[j].idx == an;
-        if (!dup) { xs[k].t = V_ANCHOR; xs[k++].idx = an; }
-      }
-      out->t = V_LIST;
-      out->items = xs;
-      out->n = k;
-      return SKL_OK;
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++) {
+    if (strcmp(f, builtins[i].name)) continue;
+    int lo = builtins[i].lo, hi = builtins[i].hi;
+    if (lo != VARIADIC && (na < lo || na > hi)) {
+      char his[16] = "";
+      if (hi > lo) snprintf(his, sizeof his, "%d", hi);
+      return eerr(c, n, SKL_ERR_INVALID, "%s() takes %d%s%s argument%s, got %d", f, lo, hi > lo ? " to " : "", his,
+                  hi == 1 ? "" : "s", na);
     }
-    /* docs(A): documents of A's own occurrences (same index), not of namesakes */
-    int k = 0;
-    for (int i = 0; i < m; i++)
-      if (bp->inserts[tmp[i]].anchor == a) { xs[k].t = V_DOC; xs[k++].idx = bp->inserts[tmp[i]].doc; }
-    if (!strcmp(f, "doc")) {
-      if (!k) return eerr(c, n, SKL_ERR_RANGE, "anchor a%d is not placed in any document", a);
-      *out = xs[0];
-      return SKL_OK;
-    }
-    *out = mkset(xs, k);
-    return SKL_OK;
-  }
-  if (!strcmp(f, "anchors_in") || !strcmp(f, "in_doc") || !strcmp(f, "sequence")) {
-    NARGS(!strcmp(f, "sequence") ? 0 : 1, 1);
-    val d;
-    if (na) {
-      d = args[0];
-      if ((s = want_items(c, n, &d))) return s;
-      for (int i = 0; i < d.n; i++)
-        if (d.items[i].t != V_DOC)
-          return eerr(c, n, SKL_ERR_INVALID, "%s() expects documents, got a %s among them", f, vname(d.items[i].t));
-    }
-    if (!strcmp(f, "in_doc")) { *out = mkset(d.items, d.n); return SKL_OK; }
-    int m = occ_list(c, -1, na ? &d : NULL, tmp);
-    val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
-    if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < m; i++) { xs[i].t = V_ANCHOR; xs[i].idx = bp->inserts[tmp[i]].anchor; }
-    if (!strcmp(f, "sequence")) { out->t = V_LIST; out->items = xs; out->n = m; return SKL_OK; }
-    *out = mkset(xs, m);
-    return SKL_OK;
-  }
-  if (!strcmp(f, "anchors") || !strcmp(f, "all_docs")) {
-    NARGS(0, 0);
-    int m = f[0] == 'a' && f[1] == 'n' ? bp->n_anchors : bp->n_docs;
-    val *xs = aalloc(c, sizeof *xs * (size_t)(m + 1));
-    if (!xs) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < m; i++) { xs[i].t = f[1] == 'n' ? V_ANCHOR : V_DOC; xs[i].idx = i; }
-    out->t = V_SET;
-    out->items = xs;
-    out->n = m;
-    return SKL_OK;
-  }
-  if (!strcmp(f, "Q")) {
-    NARGS(1, 2);
-    int a = 0;
-    if ((s = want_anchor(c, n, &args[0], &a))) return s;
-    out->t = V_Q;
-    out->idx = a;
-    if (na == 1) return SKL_OK;
-    val d = args[1];
-    if ((s = want_items(c, n, &d))) return s;
-    int m = occ_list(c, a, &d, tmp), found = -1;
-    for (int i = 0; i < m; i++) {
-      int an = bp->inserts[tmp[i]].anchor;
-      if (found >= 0 && found != an)
-        return eerr(c, n, SKL_ERR_RANGE, "Q(a%d, ...) is ambiguous: anchors a%d and a%d named '%s' both lie in the "
-                    "given documents", a, found, an, bp->anchors[a].name);
-      found = an;
-    }
-    if (found < 0)
-      return eerr(c, n, SKL_ERR_RANGE, "Q(a%d, ...): no occurrence of '%s' in the given documents", a,
-                  bp->anchors[a].name);
-    out->idx = found;
-    return SKL_OK;
-  }
-  if (!strcmp(f, "solve") || !strcmp(f, "name")) {
-    NARGS(1, 1);
-    int a = 0;
-    if ((s = want_anchor(c, n, &args[0], &a))) return s;
-    if (f[0] == 'n') { out->t = V_STR; out->str = bp->anchors[a].name; return SKL_OK; }
-    const skill_value *v = &bp->anchors[a].value;
-    if (v->is_number) *out = mknum(v->num);
-    else { out->t = V_STR; out->str = v->str; }
-    return SKL_OK;
-  }
-  if (!strcmp(f, "count") || !strcmp(f, "len")) {
-    NARGS(1, 1);
-    if (args[0].t == V_STR && f[0] == 'l') { *out = mknum((double)strlen(args[0].str)); return SKL_OK; }
-    if ((s = want_items(c, n, &args[0]))) return s;
-    *out = mknum(args[0].n);
-    return SKL_OK;
-  }
-  if (!strcmp(f, "first") || !strcmp(f, "last")) {
-    NARGS(1, 1);
-    if ((s = want_items(c, n, &args[0]))) return s;
-    if (!args[0].n) return eerr(c, n, SKL_ERR_RANGE, "%s() of an empty %s", f, vname(args[0].t));
-    *out = args[0].items[f[0] == 'f' ? 0 : args[0].n - 1];
-    return SKL_OK;
-  }
-  if (!strcmp(f, "sum") || !strcmp(f, "product") || !strcmp(f, "min") || !strcmp(f, "max") || !strcmp(f, "any") ||
-      !strcmp(f, "all") || !strcmp(f, "set") || !strcmp(f, "sorted") || !strcmp(f, "list") ||
-      !strcmp(f, "argmax") || !strcmp(f, "argmin")) {
-    if (!na) return eerr(c, n, SKL_ERR_INVALID, "%s() needs a collection or arguments", f);
-    val xs;
-    if (na == 1 && (args[0].t == V_LIST || args[0].t == V_SET)) xs = args[0];
-    else if (na == 1 && (s = want_items(c, n, &args[0]))) return s;
-    else if (na == 1) xs = args[0];
-    else { xs.t = V_LIST; xs.items = args; xs.n = na; }
-    val *copy = aalloc(c, sizeof *copy * (size_t)(xs.n + 1));
-    if (!copy) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    memcpy(copy, xs.items, sizeof *copy * (size_t)xs.n);
-    return aggregate(c, n, f, copy, xs.n, copy, out);
-  }
-  if (!strcmp(f, "round")) {
-    NARGS(1, 2);
-    double x, d = 0;
-    if ((s = want_num(c, n, &args[0], &x)) || (na == 2 && (s = want_num(c, n, &args[1], &d)))) return s;
-    if (d < 0 || d > 9 || d != (int)d) return eerr(c, n, SKL_ERR_RANGE, "round() digits must be 0..9, got %g", d);
-    double p = pow(10, d);
-    *out = mknum(round(x * p) / p);
-    return SKL_OK;
-  }
-  if (!strcmp(f, "abs") || !strcmp(f, "floor") || !strcmp(f, "ceil") || !strcmp(f, "num")) {
-    NARGS(1, 1);
-    double x = 0;
-    if (args[0].t == V_STR && f[0] == 'n') {
-      char *end;
-      x = strtod(args[0].str, &end);
-      if (end == args[0].str || *end) return eerr(c, n, SKL_ERR_INVALID, "num(): '%s' is not a number", args[0].str);
-    } else if ((s = want_num(c, n, &args[0], &x))) {
-      return s;
-    }
-    *out = mknum(f[0] == 'a' ? fabs(x) : f[0] == 'f' ? floor(x) : f[0] == 'c' ? ceil(x) : x);
-    return SKL_OK;
-  }
-  if (!strcmp(f, "str")) {
-    NARGS(1, 1);
-    out->t = V_STR;
-    out->str = val_text(c, &args[0], 0);
-    if (!out->str) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    return SKL_OK;
-  }
-  if (!strcmp(f, "letter")) {
-    NARGS(1, 1);
-    const char *t = val_text(c, &args[0], 0);
-    if (!t) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < bp->n_choices && i < 4; i++)
-      if (!strcmp(bp->choices[i], t)) {
-        char *l = aalloc(c, 2);
-        if (!l) return eerr(c, n, SKL_ERR_NOMEM, "out of memory");
-        l[0] = (char)('A' + i);
-        l[1] = 0;
-        out->t = V_STR;
-        out->str = l;
-        return SKL_OK;
-      }
-    return eerr(c, n, SKL_ERR_NOTFOUND, "letter(): no choice reads '%s'", t);
+    return builtins[i].fn(c, n, args, na, tmp, out);
   }
   return eerr(c, n, SKL_ERR_INVALID, "unknown function '%s' (see synth/expr.h for the list)", f);
-#undef NARGS
 }
+#undef VARIADIC
 
 void synth_format_number(double x, char *out, size_t cap) {
   /* one rendering for gold answers and verifiers: skills/answer.h's */

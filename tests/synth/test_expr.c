@@ -192,6 +192,10 @@ static void test_eval_errors(void) {
   EXPECT_ERR("argmax(solve(a) for a in [a1, a1])", SKILL_ANSWER_STRING, SKL_ERR_RANGE, "tie");
   EXPECT_ERR("max([])", SKILL_ANSWER_NUMBER, SKL_ERR_RANGE, "empty");
   EXPECT_ERR("docs()", SKILL_ANSWER_SET, SKL_ERR_INVALID, "docs() takes 1 argument, got 0");
+  EXPECT_ERR("Q(a0, d0, d1)", SKILL_ANSWER_STRING, SKL_ERR_INVALID, "Q() takes 1 to 2 arguments, got 3");
+  EXPECT_ERR("anchors(d0)", SKILL_ANSWER_SET, SKL_ERR_INVALID, "anchors() takes 0 arguments, got 1");
+  EXPECT_ERR("sequence(d0, d1)", SKILL_ANSWER_LIST, SKL_ERR_INVALID, "sequence() takes 0 to 1 argument, got 2");
+  EXPECT_ERR("sum()", SKILL_ANSWER_NUMBER, SKL_ERR_INVALID, "sum() needs a collection or arguments");
   EXPECT_ERR("'Z'", SKILL_ANSWER_CHOICE, SKL_ERR_NOTFOUND, "neither a choice letter");
   EXPECT_ERR("letter(99)", SKILL_ANSWER_CHOICE, SKL_ERR_NOTFOUND, "no choice reads '99'");
   EXPECT_ERR("round(1, 12)", SKILL_ANSWER_NUMBER, SKL_ERR_RANGE, "digits must be 0..9");
