@@ -42,8 +42,23 @@ skl_status eval_metric_parse(const char *name, eval_metric *out, bool *ruler_aut
 }
 
 typedef enum { F_SKILL, F_MRCR, F_RULER, F_LBV2, F_BABILONG, F_LONGBENCH, F_QA, F_COUNT } data_format;
-static const char *const format_names[F_COUNT] = {"skill", "mrcr", "ruler", "longbench_v2",
-                                                  "babilong", "longbench", "qa"};
+
+/* The formats in the order the first record is tested against them: a
+ * format matches when the record has field `key` (and `also`, when given);
+ * its samples are scored by `metric` unless --metric says otherwise (RULER:
+ * string_match_all, or _part for qa tasks). */
+static const struct {
+  const char *name, *key, *also;
+  eval_metric metric;
+} formats[F_COUNT] = {
+    [F_SKILL] = {"skill", "answer_type", "answer", EVAL_METRIC_VERIFY},
+    [F_MRCR] = {"mrcr", "random_string_to_prepend", "answer", EVAL_METRIC_MRCR},
+    [F_RULER] = {"ruler", "outputs", NULL, EVAL_METRIC_RULER_ALL},
+    [F_LBV2] = {"longbench_v2", "choice_A", "answer", EVAL_METRIC_CHOICE},
+    [F_BABILONG] = {"babilong", "target", "question", EVAL_METRIC_BABILONG},
+    [F_LONGBENCH] = {"longbench", "answers", NULL, EVAL_METRIC_F1},
+    [F_QA] = {"qa", "answer", NULL, EVAL_METRIC_EM},
+};
 
 typedef struct {
   char *id;
@@ -124,28 +139,11 @@ static char *id_text(json_t *v) {
 
 static data_format detect(json_t *o, bool *known) {
   *known = true;
-  if (json_object_get(o, "answer_type") && json_object_get(o, "answer")) return F_SKILL;
-  if (json_object_get(o, "random_string_to_prepend") && json_object_get(o, "answer")) return F_MRCR;
-  if (json_object_get(o, "outputs")) return F_RULER;
-  if (json_object_get(o, "choice_A") && json_object_get(o, "answer")) return F_LBV2;
-  if (json_object_get(o, "target") && json_object_get(o, "question")) return F_BABILONG;
-  if (json_object_get(o, "answers")) return F_LONGBENCH;
-  if (json_object_get(o, "answer")) return F_QA;
+  for (int f = 0; f < F_COUNT; f++)
+    if (json_object_get(o, formats[f].key) && (!formats[f].also || json_object_get(o, formats[f].also)))
+      return (data_format)f;
   *known = false;
   return F_QA;
-}
-
-static eval_metric default_metric(data_format f, bool *ruler_auto) {
-  *ruler_auto = false;
-  switch (f) {
-    case F_SKILL: return EVAL_METRIC_VERIFY;
-    case F_MRCR: return EVAL_METRIC_MRCR;
-    case F_RULER: *ruler_auto = true; return EVAL_METRIC_RULER_ALL;
-    case F_LBV2: return EVAL_METRIC_CHOICE;
-    case F_BABILONG: return EVAL_METRIC_BABILONG;
-    case F_LONGBENCH: return EVAL_METRIC_F1;
-    default: return EVAL_METRIC_EM;
-  }
 }
 
 /* Gold strings for em/f1/ruler: answers | outputs | answer | target. */
@@ -203,6 +201,84 @@ static bool is_babilong_task(const char *t) {
   return true;
 }
 
+/* ---- gold answers: what each metric reads from a record ---- */
+
+typedef skl_status (*gold_fn)(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err);
+
+/* em, f1 and RULER: a list of references (gold_list); RULER divides by its length. */
+static skl_status gold_refs(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
+  skl_status st = gold_list(c, o, line, it, err);
+  if (!st && (it->metric == EVAL_METRIC_RULER_ALL || it->metric == EVAL_METRIC_RULER_PART) && !it->n_gold)
+    st = skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: empty reference list (RULER divides by its length)",
+                       c->o->data_path, line);
+  return st;
+}
+
+/* MRCR: the answer and the random string it must start with. */
+static skl_status gold_mrcr(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
+  const char *a = str_field(o, "answer"), *p = str_field(o, "random_string_to_prepend");
+  if (!a) return missing(c, line, "answer", "metric mrcr", err);
+  if (!p) return missing(c, line, "random_string_to_prepend", "metric mrcr", err);
+  it->gold = calloc(1, sizeof *it->gold);
+  if (!it->gold || !(it->gold[0] = strdup(a)) || !(it->prefix = strdup(p))) return NOMEM(err);
+  it->n_gold = 1;
+  return SKL_OK;
+}
+
+/* LongBench v2: one letter A-D. */
+static skl_status gold_choice(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
+  const char *a = str_field(o, "answer");
+  if (!a || strlen(a) != 1 || a[0] < 'A' || a[0] > 'D')
+    return skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: field 'answer' must be one letter A-D for metric choice",
+                         c->o->data_path, line);
+  it->gold = calloc(1, sizeof *it->gold);
+  if (!it->gold || !(it->gold[0] = strdup(a))) return NOMEM(err);
+  it->n_gold = 1;
+  return SKL_OK;
+}
+
+/* BABILong: the target, the question and the task's label set. */
+static skl_status gold_babilong(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
+  const char *t = str_field(o, "target"), *q = str_field(o, "question");
+  if (!t) return missing(c, line, "target", "metric babilong", err);
+  if (!q) return missing(c, line, "question", "metric babilong", err);
+  if (!task)
+    return skl_error_set(err, SKL_ERR_INVALID,
+                         "%s:%zu: BABILong task unknown: add a 'task' field (qa1..qa10), pass --task, or name "
+                         "the file after the task (qa1.jsonl)",
+                         c->o->data_path, line);
+  skl_status st = eval_babilong_labels(task, &it->labels, &it->n_labels, err);
+  if (st) { skl_error_prefix(err, "%s:%zu", c->o->data_path, line); return st; }
+  it->gold = calloc(1, sizeof *it->gold);
+  if (!it->gold || !(it->gold[0] = strdup(t)) || !(it->question = strdup(q))) return NOMEM(err);
+  it->n_gold = 1;
+  return SKL_OK;
+}
+
+/* Skill shards: the answer type and the answer as one text. */
+static skl_status gold_verify(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
+  const char *ty = str_field(o, "answer_type");
+  json_t *a = json_object_get(o, "answer");
+  if (!ty) return missing(c, line, "answer_type", "metric verify", err);
+  skl_status st = skill_answer_type_parse(ty, &it->atype, err);
+  if (st) { skl_error_prefix(err, "%s:%zu", c->o->data_path, line); return st; }
+  it->gold = calloc(1, sizeof *it->gold);
+  if (!it->gold) return NOMEM(err);
+  if (!a || !(it->gold[0] = answer_text(a)))
+    return skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: field 'answer' missing or not a string/number/array",
+                         c->o->data_path, line);
+  it->n_gold = 1;
+  return SKL_OK;
+}
+
+/* By metric; auto has none (it is resolved from the format first). */
+static const gold_fn gold_readers[EVAL_METRIC_COUNT] = {
+    [EVAL_METRIC_EM] = gold_refs,           [EVAL_METRIC_F1] = gold_refs,
+    [EVAL_METRIC_RULER_ALL] = gold_refs,    [EVAL_METRIC_RULER_PART] = gold_refs,
+    [EVAL_METRIC_MRCR] = gold_mrcr,         [EVAL_METRIC_CHOICE] = gold_choice,
+    [EVAL_METRIC_BABILONG] = gold_babilong, [EVAL_METRIC_VERIFY] = gold_verify,
+};
+
 static skl_status on_data(json_t *o, size_t line, void *vc, skl_error *err) {
   ctx *c = vc;
   if (c->n == 0) { /* the first record decides the format and the id key */
@@ -253,7 +329,10 @@ static skl_status on_data(json_t *o, size_t line, void *vc, skl_error *err) {
   /* metric and its fields */
   bool ruler_auto = c->ruler_auto;
   it->metric = c->metric;
-  if (it->metric == EVAL_METRIC_AUTO) it->metric = default_metric(c->fmt, &ruler_auto);
+  if (it->metric == EVAL_METRIC_AUTO) {
+    it->metric = formats[c->fmt].metric;
+    ruler_auto = c->fmt == F_RULER;
+  }
   const char *task = str_field(o, "task");
   if (!task) task = c->o->task;
   bool babi = it->metric == EVAL_METRIC_BABILONG;
@@ -280,70 +359,9 @@ static skl_status on_data(json_t *o, size_t line, void *vc, skl_error *err) {
     }
     it->first_line = ds && !strcmp(ds, "triviaqa"); /* LongBench: first line only */
   }
-  switch (it->metric) {
-    case EVAL_METRIC_EM: case EVAL_METRIC_F1: case EVAL_METRIC_RULER_ALL: case EVAL_METRIC_RULER_PART:
-      st = gold_list(c, o, line, it, err);
-      if (!st && (it->metric == EVAL_METRIC_RULER_ALL || it->metric == EVAL_METRIC_RULER_PART) && !it->n_gold)
-        st = skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: empty reference list (RULER divides by its length)",
-                           c->o->data_path, line);
-      break;
-    case EVAL_METRIC_MRCR: {
-      const char *a = str_field(o, "answer"), *p = str_field(o, "random_string_to_prepend");
-      if (!a) { st = missing(c, line, "answer", "metric mrcr", err); break; }
-      if (!p) { st = missing(c, line, "random_string_to_prepend", "metric mrcr", err); break; }
-      it->gold = calloc(1, sizeof *it->gold);
-      if (!it->gold || !(it->gold[0] = strdup(a)) || !(it->prefix = strdup(p))) { st = NOMEM(err); break; }
-      it->n_gold = 1;
-      break;
-    }
-    case EVAL_METRIC_CHOICE: {
-      const char *a = str_field(o, "answer");
-      if (!a || strlen(a) != 1 || a[0] < 'A' || a[0] > 'D') {
-        st = skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: field 'answer' must be one letter A-D for metric choice",
-                           c->o->data_path, line);
-        break;
-      }
-      it->gold = calloc(1, sizeof *it->gold);
-      if (!it->gold || !(it->gold[0] = strdup(a))) { st = NOMEM(err); break; }
-      it->n_gold = 1;
-      break;
-    }
-    case EVAL_METRIC_BABILONG: {
-      const char *t = str_field(o, "target"), *q = str_field(o, "question");
-      if (!t) { st = missing(c, line, "target", "metric babilong", err); break; }
-      if (!q) { st = missing(c, line, "question", "metric babilong", err); break; }
-      if (!task) {
-        st = skl_error_set(err, SKL_ERR_INVALID,
-                           "%s:%zu: BABILong task unknown: add a 'task' field (qa1..qa10), pass --task, or name "
-                           "the file after the task (qa1.jsonl)",
-                           c->o->data_path, line);
-        break;
-      }
-      st = eval_babilong_labels(task, &it->labels, &it->n_labels, err);
-      if (st) { skl_error_prefix(err, "%s:%zu", c->o->data_path, line); break; }
-      it->gold = calloc(1, sizeof *it->gold);
-      if (!it->gold || !(it->gold[0] = strdup(t)) || !(it->question = strdup(q))) { st = NOMEM(err); break; }
-      it->n_gold = 1;
-      break;
-    }
-    case EVAL_METRIC_VERIFY: {
-      const char *ty = str_field(o, "answer_type");
-      json_t *a = json_object_get(o, "answer");
-      if (!ty) { st = missing(c, line, "answer_type", "metric verify", err); break; }
-      st = skill_answer_type_parse(ty, &it->atype, err);
-      if (st) { skl_error_prefix(err, "%s:%zu", c->o->data_path, line); break; }
-      it->gold = calloc(1, sizeof *it->gold);
-      if (!it->gold) { st = NOMEM(err); break; }
-      if (!a || !(it->gold[0] = answer_text(a))) {
-        st = skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: field 'answer' missing or not a string/number/array",
-                           c->o->data_path, line);
-        break;
-      }
-      it->n_gold = 1;
-      break;
-    }
-    default: st = skl_error_set(err, SKL_ERR_INTERNAL, "metric %d not handled", (int)it->metric);
-  }
+  gold_fn read = (unsigned)it->metric < EVAL_METRIC_COUNT ? gold_readers[it->metric] : NULL;
+  st = read ? read(c, o, line, task, it, err)
+            : skl_error_set(err, SKL_ERR_INTERNAL, "metric %d not handled", (int)it->metric);
   if (!st) { /* group: skill | task | dataset | mrcr needles | format */
     const char *g = str_field(o, "skill");
     char buf[64];
@@ -353,7 +371,7 @@ static skl_status on_data(json_t *o, size_t line, void *vc, skl_error *err) {
       snprintf(buf, sizeof buf, "mrcr-%lldneedle", (long long)json_integer_value(json_object_get(o, "n_needles")));
       g = buf;
     }
-    if (!g) g = format_names[c->fmt];
+    if (!g) g = formats[c->fmt].name;
     if (set_group(it, g)) st = NOMEM(err);
   }
   if (st) { item_free(it); return st; }
@@ -529,7 +547,7 @@ skl_status eval_score_files(const eval_score_opts *opts, eval_score_result *res,
                          opts->pred_path, miss, c.n, c.items[first].id, opts->data_path, c.items[first].line);
   }
   if (!st) {
-    res->format = format_names[c.fmt];
+    res->format = formats[c.fmt].name;
     res->samples = calloc(c.n + 1, sizeof *res->samples);
     if (!res->samples) st = NOMEM(err);
     for (size_t i = 0; !st && i < c.n; i++) {
@@ -653,7 +671,7 @@ void eval_scorer_free(eval_scorer *sc) {
 }
 
 size_t eval_scorer_count(const eval_scorer *sc) { return sc->c.n; }
-const char *eval_scorer_format(const eval_scorer *sc) { return format_names[sc->c.fmt]; }
+const char *eval_scorer_format(const eval_scorer *sc) { return formats[sc->c.fmt].name; }
 const char *eval_scorer_id(const eval_scorer *sc, size_t i) { return sc->c.items[i].id; }
 const char *eval_scorer_group(const eval_scorer *sc, size_t i) { return sc->c.items[i].group; }
 eval_metric eval_scorer_metric(const eval_scorer *sc, size_t i) { return sc->c.items[i].metric; }
