@@ -214,15 +214,22 @@ static skl_status gold_refs(ctx *c, json_t *o, size_t line, const char *task, it
   return st;
 }
 
+/* A single gold string, copied. */
+static skl_status gold_one(item *it, const char *g, skl_error *err) {
+  it->gold = calloc(1, sizeof *it->gold);
+  if (!it->gold || !(it->gold[0] = strdup(g))) return NOMEM(err);
+  it->n_gold = 1;
+  return SKL_OK;
+}
+
 /* MRCR: the answer and the random string it must start with. */
 static skl_status gold_mrcr(ctx *c, json_t *o, size_t line, const char *task, item *it, skl_error *err) {
   const char *a = str_field(o, "answer"), *p = str_field(o, "random_string_to_prepend");
   if (!a) return missing(c, line, "answer", "metric mrcr", err);
   if (!p) return missing(c, line, "random_string_to_prepend", "metric mrcr", err);
-  it->gold = calloc(1, sizeof *it->gold);
-  if (!it->gold || !(it->gold[0] = strdup(a)) || !(it->prefix = strdup(p))) return NOMEM(err);
-  it->n_gold = 1;
-  return SKL_OK;
+  skl_status st = gold_one(it, a, err);
+  if (!st && !(it->prefix = strdup(p))) st = NOMEM(err);
+  return st;
 }
 
 /* LongBench v2: one letter A-D. */
@@ -231,10 +238,7 @@ static skl_status gold_choice(ctx *c, json_t *o, size_t line, const char *task, 
   if (!a || strlen(a) != 1 || a[0] < 'A' || a[0] > 'D')
     return skl_error_set(err, SKL_ERR_INVALID, "%s:%zu: field 'answer' must be one letter A-D for metric choice",
                          c->o->data_path, line);
-  it->gold = calloc(1, sizeof *it->gold);
-  if (!it->gold || !(it->gold[0] = strdup(a))) return NOMEM(err);
-  it->n_gold = 1;
-  return SKL_OK;
+  return gold_one(it, a, err);
 }
 
 /* BABILong: the target, the question and the task's label set. */
@@ -249,10 +253,9 @@ static skl_status gold_babilong(ctx *c, json_t *o, size_t line, const char *task
                          c->o->data_path, line);
   skl_status st = eval_babilong_labels(task, &it->labels, &it->n_labels, err);
   if (st) { skl_error_prefix(err, "%s:%zu", c->o->data_path, line); return st; }
-  it->gold = calloc(1, sizeof *it->gold);
-  if (!it->gold || !(it->gold[0] = strdup(t)) || !(it->question = strdup(q))) return NOMEM(err);
-  it->n_gold = 1;
-  return SKL_OK;
+  st = gold_one(it, t, err);
+  if (!st && !(it->question = strdup(q))) st = NOMEM(err);
+  return st;
 }
 
 /* Skill shards: the answer type and the answer as one text. */
