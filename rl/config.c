@@ -104,6 +104,7 @@ static const skl_cfg_field fields[] = {
      .help = "weights of the stream's components: induction (spans repeated at random offsets, in random tokens "
              "and genre text), recall (entries among genre text, then questions answered by quoting them), "
              "documents (genre text); a component left out weighs 0"},
+    F("pretrain.recall_random", SKL_CFG_FLOAT, pt_recall_random, "0.5", 0, 1, "share of recall rows in random tokens: entries 'key template value' among random filler, then some repeated (multi-query associative recall; the lookup with a shared template between key and value)"),
     F("pretrain.induction_text", SKL_CFG_FLOAT, pt_induction_text, "0.5", 0, 1, "share of induction rows carried by genre text (the rest: random tokens, loss on the repeats only)"),
     F("pretrain.span", SKL_CFG_INT_LIST, pt_span, "[4, 24]", 2, 1e6, "[min, max] tokens of an induction span"),
     F("pretrain.repeat_share", SKL_CFG_FLOAT, pt_repeat_share, "0.4", 0.01, 0.9, "induction: about this share of a row is repeated spans"),

@@ -74,6 +74,7 @@ typedef struct {
   int pt_warmup;
   skl_cfg_map pt_mixture;  /* induction|recall|documents -> weight */
   double pt_induction_text;
+  double pt_recall_random;    /* share of recall rows in random tokens */
   skl_cfg_ints pt_span;    /* [min, max] repeated span tokens */
   double pt_repeat_share;
   int pt_tokens_per_entry, pt_tokens_per_query;

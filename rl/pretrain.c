@@ -146,7 +146,7 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     double t_gen = skl_time_now() - t_step;
     double norm = 0; /* the loss is the weighted mean over supervised tokens */
     for (int i = 0; i < nb; i++) {
-      bool heavy = b.label[i] == src->lookup_label && c->pt_lookup_weight != 1;
+      bool heavy = b.label[i] >= 0 && b.label[i] < 32 && (src->lookup_labels >> b.label[i] & 1u) && c->pt_lookup_weight != 1;
       for (int t = 0; t < T; t++) {
         size_t k = (size_t)i * T + t;
         b.mask[k] = heavy && b.probe[k] ? (float)c->pt_lookup_weight : 1.0f;

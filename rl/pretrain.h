@@ -27,7 +27,7 @@ typedef struct {
   skl_status (*row)(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
                     int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, skl_error *err);
   int induction_label;                  /* the label of induction_only rows (their accuracy ends the stage) */
-  int lookup_label;                     /* rows whose probes weigh pretrain.lookup_weight (-1: none) */
+  unsigned lookup_labels;               /* bit l: label l's probes weigh pretrain.lookup_weight */
 } rl_pt_source;
 
 /* Row length of step `step` (0-based) when the mixture stage began at

@@ -408,7 +408,8 @@ skl_status rl_metrics_open(const char *run_dir, const char *phase, int64_t keep_
 }
 
 /* pretrain's columns after step and loss: the argmax accuracy of each row kind */
-static const char *const pt_acc[] = {"acc_induction_random", "acc_induction_text", "acc_recall", "acc_documents"};
+static const char *const pt_acc[] = {"acc_induction_random", "acc_induction_text", "acc_recall", "acc_recall_random",
+                                     "acc_documents"};
 enum { PT_ACC = sizeof pt_acc / sizeof pt_acc[0] };
 
 typedef enum { CURVES_SFT, CURVES_GRPO, CURVES_PRETRAIN } curves_kind;

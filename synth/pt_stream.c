@@ -24,7 +24,8 @@ struct synth_pt_stream {
 };
 
 static const char *const component_names[] = {"induction", "recall", "documents"};
-static const char *const label_names[] = {"induction_random", "induction_text", "recall", "documents"};
+static const char *const label_names[] = {"induction_random", "induction_text", "recall", "recall_random",
+                                          "documents"};
 
 const char *synth_pt_component_name(int c) {
   return c >= 0 && c < SYNTH_PT_COMPONENT_COUNT ? component_names[c] : NULL;
@@ -158,13 +159,15 @@ skl_status synth_pt_stream_init(synth_pt_stream **out, const synth_pt_params *p,
 
 /* ---- text ---------------------------------------------------------------- */
 
+enum { MAX_ENTRIES = 11 }; /* recall: entries in a row (make_spec) */
+
 typedef struct {
   char name[SKILL_ANCHOR_NAME_MAX];
   char spec[96];
   size_t at;          /* byte offset of the entry in the row's text */
 } pt_entry;
 
-static void make_spec(skl_rng *r, char *out, size_t cap) {
+static void draw_spec(skl_rng *r, char *out, size_t cap) {
   static const char ops[] = "+-*";
   int kind = (int)skl_rng_below(r, 10);
   if (kind < 6) {
@@ -180,6 +183,20 @@ static void make_spec(skl_rng *r, char *out, size_t cap) {
     for (int i = 0; i < n && len > 0 && (size_t)len < cap; i++)
       len += snprintf(out + len, cap - (size_t)len, "%s %d", i ? "," : "", (int)skl_rng_range(r, 1, 999));
   }
+}
+
+/* A value whose first character no other entry of the row has (`taken`,
+ * indexed by that byte) while one is left: the value's first token then names
+ * one entry, so predicting it needs the name match, and neither "the most
+ * common first token of the row" nor "the" (expressions) passes for a lookup.
+ * 11 first characters exist (ten digits and the expressions' "t"), which
+ * bounds a row's entries (MAX_ENTRIES). */
+static void make_spec(skl_rng *r, bool taken[256], char *out, size_t cap) {
+  for (int tries = 0; tries < 64; tries++) {
+    draw_spec(r, out, cap);
+    if (!taken[(unsigned char)out[0]]) break;
+  }
+  taken[(unsigned char)out[0]] = true;
 }
 
 /* Documents with about `chars` of genre text in all, and the entries (may be
@@ -304,6 +321,65 @@ static void place_repeats(const synth_pt_stream *s, skl_rng *r, int32_t *ids, in
   }
 }
 
+/* Multi-query associative recall in random tokens: entries "key template
+ * value" among random filler, then a repeat of some of them (the queries).
+ * Keys of a row share a prefix (look-alike names) and a row's template is
+ * fixed, so the value follows a token every entry shares: predicting its
+ * first token needs a match on the key some tokens back, the lookup that the
+ * skills' "Entry NAME: its value is V" asks for and plain (previous-token)
+ * induction cannot do. Loss on each query's tokens after its first (sup), the
+ * lookup at the value's first token (probe); values' first tokens differ
+ * within the row, so no guess from the row's mix passes. n = T + 1. */
+static void random_recall(const synth_pt_stream *s, skl_rng *r, int32_t *ids, int n, uint8_t *sup, uint8_t *probe) {
+  enum { MAX_E = 64, KMAX = 6, GMAX = 8, VMAX = 3 };
+  int kl = (int)skl_rng_range(r, 2, KMAX), pl = (int)skl_rng_below(r, (uint64_t)kl);
+  int gl = (int)skl_rng_range(r, 1, GMAX), vl = (int)skl_rng_range(r, 1, VMAX), L = kl + gl + vl;
+  int n_e = (int)(0.8 * n) / (2 * L);
+  if (n_e > MAX_E) n_e = MAX_E;
+  if (n_e > s->n_pool / 2) n_e = s->n_pool / 2;
+  memset(sup, 0, (size_t)n);
+  for (int i = 0; i < n; i++) ids[i] = s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+  if (n_e < 2) return; /* too short to ask anything: filler only */
+  int32_t key[MAX_E][KMAX], gap[GMAX], val[MAX_E][VMAX];
+  for (int j = 0; j < gl; j++) gap[j] = s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+  for (int i = 0; i < n_e; i++) {
+    for (int j = 0; j < kl; j++) key[i][j] = j < pl && i > 0 ? key[0][j] : s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+    for (int guard = 0; guard < 64; guard++) { /* keys distinct, values' first tokens distinct */
+      bool clash = false;
+      for (int e = 0; e < i && !clash; e++) clash = !memcmp(key[e], key[i], sizeof key[i][0] * (size_t)kl);
+      if (!clash) break;
+      key[i][kl - 1] = s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+    }
+    for (int j = 0; j < vl; j++) val[i][j] = s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+    for (int guard = 0; guard < 64; guard++) {
+      bool clash = false;
+      for (int e = 0; e < i && !clash; e++) clash = val[e][0] == val[i][0];
+      if (!clash) break;
+      val[i][0] = s->pool[skl_rng_below(r, (uint64_t)s->n_pool)];
+    }
+  }
+  /* queries: a random subset of fewer than all, so "the one not asked yet"
+   * never names the last answer */
+  int order[MAX_E], n_q = n_e / 2 + (int)skl_rng_below(r, (uint64_t)((n_e + 1) / 2));
+  if (n_q >= n_e) n_q = n_e - 1;
+  for (int i = 0; i < n_e; i++) order[i] = i;
+  skl_rng_shuffle(r, order, (size_t)n_e, sizeof *order);
+  /* the filler is shared among the n_e + n_q + 1 gaps at random */
+  int slots = n_e + n_q, free_tok = n - slots * L, cut[2 * MAX_E + 1];
+  for (int i = 0; i < slots; i++) cut[i] = (int)skl_rng_below(r, (uint64_t)free_tok + 1);
+  for (int i = 1; i < slots; i++)
+    for (int j = i; j > 0 && cut[j] < cut[j - 1]; j--) { int t = cut[j]; cut[j] = cut[j - 1]; cut[j - 1] = t; }
+  for (int i = 0; i < slots; i++) {
+    int e = i < n_e ? i : order[i - n_e], at = cut[i] + i * L;
+    memcpy(ids + at, key[e], sizeof *ids * (size_t)kl);
+    memcpy(ids + at + kl, gap, sizeof *ids * (size_t)gl);
+    memcpy(ids + at + kl + gl, val[e], sizeof *ids * (size_t)vl);
+    if (i < n_e || at + L > n) continue;
+    memset(sup + at, 1, (size_t)(L - 1)); /* predicting at + 1 .. at + L - 1 */
+    probe[at + kl + gl - 1] = 1;
+  }
+}
+
 skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
                         int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w,
                         skl_error *err) {
@@ -341,6 +417,18 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     skl_buf_clear(&w->unit);
     if ((st = skl_buf_reserve(&w->unit, n))) return skl_error_set(err, st, "out of memory");
     place_repeats(s, &r, w->ids.data, (int)n, probe, (uint8_t *)w->unit.data);
+  } else if (comp == SYNTH_PT_RECALL && skl_rng_uniform(&r) < s->p.recall_random) {
+    *label = SYNTH_PT_LABEL_RECALL_RANDOM;
+    skl_tokens_clear(&w->ids);
+    for (size_t i = 0; !st && i < n; i++) st = skl_tokens_push(&w->ids, 0);
+    if (st || (st = skl_buf_reserve(&w->unit, n))) return skl_error_set(err, st, "out of memory");
+    uint8_t *sup = (uint8_t *)w->unit.data;
+    random_recall(s, &r, w->ids.data, (int)n, sup, probe);
+    for (int t = 0; t < T; t++) {
+      tokens[t] = w->ids.data[t];
+      targets[t] = sup[t] ? w->ids.data[t + 1] : -1;
+    }
+    return SKL_OK;
   } else if (comp == SYNTH_PT_RECALL) {
     *label = SYNTH_PT_LABEL_RECALL;
     /* from a few entries among much text to a dense table of them, at least
@@ -349,7 +437,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     int n_e = T / s->p.tokens_per_entry, n_q = T / s->p.tokens_per_query;
     if (n_e > 4) n_e = 4 + (int)skl_rng_below(&r, (uint64_t)(n_e - 3));
     if (n_e < 4) n_e = 4;
-    if (n_e > 256) n_e = 256;
+    if (n_e > MAX_ENTRIES) n_e = MAX_ENTRIES;
     if (n_q < 1) n_q = 1;
     if (n_q > n_e) n_q = n_e;
     pt_entry e[256];
@@ -358,6 +446,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
      * names' and values' lengths in this tokenizer */
     size_t used = 0, lim_e = (size_t)T * 7 / 20, lim_q = (size_t)T * 7 / 20, cost[256];
     int kept = 0;
+    bool taken[256] = {false};
     for (int i = 0; i < n_e; i++) {
       bool dup;
       int guard = 0;
@@ -366,7 +455,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
         dup = false;
         for (int j = 0; j < i && !dup; j++) dup = !strcmp(e[i].name, e[j].name);
       } while (dup && ++guard < 100);
-      make_spec(&r, e[i].spec, sizeof e[i].spec);
+      make_spec(&r, taken, e[i].spec, sizeof e[i].spec);
       char line[SKILL_ANCHOR_NAME_MAX + 160];
       int len = snprintf(line, sizeof line, "Entry %s: its value is %s. ", e[i].name, e[i].spec);
       if ((st = skl_tokenizer_count(s->tok, line, (size_t)len, &cost[i], err))) return st;

@@ -38,13 +38,14 @@ typedef enum {
   SYNTH_PT_LABEL_INDUCTION_RANDOM,
   SYNTH_PT_LABEL_INDUCTION_TEXT,
   SYNTH_PT_LABEL_RECALL,
+  SYNTH_PT_LABEL_RECALL_RANDOM,
   SYNTH_PT_LABEL_DOCUMENTS,
   SYNTH_PT_LABEL_COUNT
 } synth_pt_label;
 
 /* @return "induction", "recall", "documents" (NULL out of range) */
 const char *synth_pt_component_name(int component);
-/* @return "induction_random", "induction_text", "recall", "documents" */
+/* @return "induction_random", "induction_text", "recall", "recall_random", "documents" */
 const char *synth_pt_label_name(int label);
 
 typedef struct {
@@ -54,6 +55,7 @@ typedef struct {
   double repeat_share;     /* induction: about this share of a row is repeats */
   int tokens_per_entry;    /* recall: one entry per this many tokens of row */
   int tokens_per_query;    /* recall: one question per this many tokens of row */
+  double recall_random;    /* share of recall rows in random tokens (multi-query associative recall) */
   const int *genres;       /* genre ids to draw from (NULL: all of g) */
   int n_genres;
 } synth_pt_params;

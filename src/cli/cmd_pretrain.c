@@ -42,7 +42,7 @@ static skl_status make_stream(const rl_train_cfg *c, synth_genres **g, skl_token
   if (!st && !tp) st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   if (!st && (st = skl_tokenizer_load(tp, tok, err))) skl_error_prefix(err, "model %s needs a tokenizer.json", c->model);
   free(tp);
-  synth_pt_params pp = {.induction_text = c->pt_induction_text, .repeat_share = c->pt_repeat_share,
+  synth_pt_params pp = {.induction_text = c->pt_induction_text, .recall_random = c->pt_recall_random, .repeat_share = c->pt_repeat_share,
                         .tokens_per_entry = c->pt_tokens_per_entry, .tokens_per_query = c->pt_tokens_per_query,
                         .genres = genres, .n_genres = n};
   for (int i = 0; i < c->pt_mixture.n; i++)
@@ -71,7 +71,7 @@ skl_status skl_cli_pretrain_run(const rl_session_opts *so, skl_error *err) {
   if (!st) {
     rl_pt_source src = {.ctx = &p, .n_labels = SYNTH_PT_LABEL_COUNT, .label_name = synth_pt_label_name,
                         .min_len = synth_pt_min_len(p.stream), .row = pt_row,
-                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM, .lookup_label = SYNTH_PT_LABEL_RECALL};
+                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM, .lookup_labels = 1u << SYNTH_PT_LABEL_RECALL | 1u << SYNTH_PT_LABEL_RECALL_RANDOM};
     st = rl_pretrain_run(so, &src, err);
   }
   for (int i = 0; p.scratch && i < p.threads; i++) synth_pt_scratch_free(&p.scratch[i]);

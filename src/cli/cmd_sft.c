@@ -74,7 +74,10 @@ static int run(int argc, char **argv, train_mode mode) {
                 "Each row is one of pretrain.mixture's components: induction (spans of random tokens or genre "
                 "text repeated at random later offsets: content-based copying), recall (entries \"Entry NAME: "
                 "its value is SPEC.\" among genre text, then questions answered by quoting the entry, as "
-                "sft.target quote answers), documents (genre text under \"Document k\" headers, plus "
+                "sft.target quote answers; a pretrain.recall_random share of them in random tokens instead: entries "
+                "\"KEY TEMPLATE VALUE\" among random filler, then some repeated, the keys of a row sharing a prefix "
+                "and every entry the template, so the value's first token needs a match on the key some tokens "
+                "back, the lookup that previous-token copying cannot do and that forms there first), documents (genre text under \"Document k\" headers, plus "
                 "pretrain.corpus). Two stages: first only random-token induction rows of pretrain.induction_seq "
                 "tokens at a flat learning rate, until the repeat accuracy reaches pretrain.induction_until (the "
                 "copying circuit's phase change) or pretrain.induction_steps; then the mixture, rows growing "
@@ -82,7 +85,7 @@ static int run(int argc, char **argv, train_mode mode) {
                 "left, the learning rate on a cosine; pretrain.tokens tokens per step.\nWrites into RUN "
                 "= pretrain.out (default OUT/pretrain): RUN/config.yaml, RUN/metrics.jsonl (loss, and per row "
                 "kind loss_<kind> and acc_<kind>: argmax accuracy on the repeats, on each quoted value's first token "
-                "(the lookup) and on documents' tokens, where the phase changes show), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
+                "(the lookup; the entries of a row have distinct first tokens, so no guess from the row's mix passes) and on documents' tokens, where the phase changes show), RUN/curves.png, RUN/ckpt/step-N/ and RUN/final/ (the model SFT starts "
                 "from: skillrl sft -c CONFIG model=RUN/final).",
       .opts = opts, .nopts = (int)(sizeof opts / sizeof opts[0]), .min_pos = 0, .max_pos = -1,
       .epilog = help.data};

@@ -2,7 +2,8 @@
  * whatever the thread; a recomputation of which positions each component
  * supervises and probes; the recall answers located by bytes; the error
  * paths of the params. Not the training loop (tests/train/test_pretrain.sh).
- * `test_synth_pt_stream show [N]` prints N rows of each kind as text. */
+ * `test_synth_pt_stream show [N]` prints N rows of each kind as text (PT_T:
+ * their length, PT_TOKENIZER: a tokenizer.json to encode with). */
 #include <omp.h>
 #include <stdlib.h>
 
@@ -37,7 +38,8 @@ static void make_tokenizer(void) {
 
 static synth_pt_params defaults(void) {
   return (synth_pt_params){.mixture = {1, 1, 1}, .induction_text = 0.5, .span_min = 4, .span_max = 16,
-                           .repeat_share = 0.4, .tokens_per_entry = 64, .tokens_per_query = 192};
+                           .repeat_share = 0.4, .tokens_per_entry = 64, .tokens_per_query = 192,
+                           .recall_random = 0.5};
 }
 
 typedef struct {
@@ -186,6 +188,32 @@ static void test_positions(void) {
       CHECK_MSG(!memcmp(want, r.probe, T), "recall row %d: probed positions differ from the recomputation", i);
       for (int t = 0; t + 1 < T; t++) CHECK(r.tgt[t] >= 0);
       free(text);
+    } else if (r.label == SYNTH_PT_LABEL_RECALL_RANDOM) {
+      /* loss on runs (the queries), one probe in each at the same offset; a
+       * query is an exact repeat of an earlier entry; the token before the
+       * value was followed by two or more tokens earlier (every entry's
+       * template), so previous-token induction cannot name the value */
+      int runs = 0, len = -1, poff = -1, bad = 0;
+      for (int t = 0; t + 1 < T;) {
+        if (r.tgt[t] < 0) { bad += r.probe[t] != 0; t++; continue; }
+        int a = t, np = 0, po = -1;
+        while (t + 1 < T && r.tgt[t] >= 0) { if (r.probe[t]) { np++; po = t - a; } t++; }
+        if (t + 1 >= T) break; /* a run the row's end cut: not checked */
+        runs++;
+        bad += np != 1;
+        if (len < 0) { len = t - a; poff = po; }
+        bad += t - a != len || po != poff;
+        bool entry = false; /* tokens a .. t (the run and its last target) occur before a */
+        for (int j = 0; j + (t - a) < a && !entry; j++)
+          entry = !memcmp(r.tok + j, r.tok + a, sizeof *r.tok * (size_t)(t - a)) && r.tok[j + t - a] == r.tgt[t - 1];
+        bad += !entry;
+        int at = a + po, nexts = 0;
+        int32_t first = -1;
+        for (int j = 0; j < a; j++)
+          if (r.tok[j] == r.tok[at] && j + 1 < T && r.tok[j + 1] != first) { if (first < 0) first = r.tok[j + 1]; nexts++; }
+        bad += nexts < 2;
+      }
+      CHECK_MSG(bad == 0 && runs >= 1, "recall_random row %d: %d rule breaks in %d queries", i, bad, runs);
     } else {
       int bad = 0;
       for (int t = 0; t + 1 < T; t++) bad += r.tgt[t] < 0 || !r.probe[t];
@@ -217,7 +245,7 @@ static void test_mixture(void) {
   int other = 0;
   for (int i = 0; i < 30; i++) {
     CHECK(synth_pt_row(s, 1, 0, i, 256, false, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
-    other += r.label != SYNTH_PT_LABEL_RECALL;
+    other += r.label != SYNTH_PT_LABEL_RECALL && r.label != SYNTH_PT_LABEL_RECALL_RANDOM;
   }
   CHECK(other == 0);
   /* the induction-first stage's rows: random-token repeats whatever the
@@ -275,7 +303,8 @@ static void show(int n) {
   synth_pt_stream *s;
   skl_error e;
   synth_pt_stream_init(&s, &p, g, tok, &e);
-  enum { T = 384 };
+  const char *te = getenv("PT_T"); /* row length (default 384) */
+  int T = te && atoi(te) >= 192 ? atoi(te) : 384;
   row_buf r;
   row_alloc(&r, T);
   synth_pt_scratch w = {0};

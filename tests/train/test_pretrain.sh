@@ -72,7 +72,7 @@ assert all(r["phase"] == "pretrain" for r in rows)
 for r in rows:
     for k in ("loss", "lr", "grad_norm", "tokens", "tokens_per_s", "seq", "rows"):
         assert k in r, k
-    for kind in ("induction_random", "induction_text", "recall", "documents"):
+    for kind in ("induction_random", "induction_text", "recall", "recall_random", "documents"):
         assert "loss_" + kind in r and "acc_" + kind in r, kind
 # curriculum: 192 at step 1, growing (quadratically) to 256 by half-way, rows = tokens / seq
 seqs = [r["seq"] for r in rows]
@@ -90,7 +90,7 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 for r in rows[:3]:
     assert r["seq"] == 128, r["seq"]
-    for kind in ("induction_text", "recall", "documents"):
+    for kind in ("induction_text", "recall", "recall_random", "documents"):
         assert r["loss_" + kind] is None, (r["step"], kind)
     assert r["loss_induction_random"] is not None
 # the length curriculum runs over the 3 steps after them: 192, then quadratically up to 256
