@@ -92,6 +92,14 @@ static const skl_cfg_field fields[] = {
       "the induction-first stage ends at the first step whose random-token repeat accuracy reaches this (the "
       "phase change: it jumps from ~0 to ~0.9 within tens of steps, after a number of steps that varies with the "
       "seed), or after pretrain.induction_steps steps at the most; 0: always pretrain.induction_steps"),
+    F("pretrain.lookup_steps", SKL_CFG_INT, pt_lookup_steps, "0", 0, 1e9,
+      "the most steps of the lookup stage, after the induction stage: recall rows only (text and random, "
+      "pretrain.recall_random), pretrain.lookup_seq long, at the flat peak rate, where the key-to-value lookup "
+      "forms (acc_recall jumps from ~0.5 to ~0.95); it ends earlier at pretrain.lookup_until; 0: no such stage"),
+    F("pretrain.lookup_until", SKL_CFG_FLOAT, pt_lookup_until, "0.8", 0, 1,
+      "the lookup stage ends at the first step whose recall accuracy (acc_recall: the quoted value's first token) "
+      "reaches this, or after pretrain.lookup_steps steps; 0: always pretrain.lookup_steps"),
+    F("pretrain.lookup_seq", SKL_CFG_INT, pt_lookup_seq, "192", 192, 1e7, "row length of the lookup stage"),
     F("pretrain.lookup_weight", SKL_CFG_FLOAT, pt_lookup_weight, "1", 0, 1000,
       "loss weight of recall's lookup tokens (the first token of each quoted value: the one that needs the "
       "name-to-entry match; given it, the rest narrows to one entry) against 1 for every other token"),

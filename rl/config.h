@@ -68,6 +68,9 @@ typedef struct {
   int pt_induction_steps;  /* first steps: induction rows of random tokens only, at pt_induction_seq */
   int pt_induction_seq;
   double pt_induction_until;
+  int pt_lookup_steps;     /* the most steps of the lookup stage (0: none) */
+  int pt_lookup_seq;
+  double pt_lookup_until;
   double pt_lookup_weight;   /* loss weight of the lookup tokens (the source's weighted label's probes) */ /* repeat accuracy that ends the induction stage (0: the steps only) */
   double pt_curriculum;    /* share of pt_steps over which the length grows */
   double pt_lr;

@@ -10,9 +10,14 @@
 
 #include "sys/sys.h"
 
-int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, int64_t stage_step) {
+rl_pt_stage rl_pt_stage_of(const rl_run_state *st) {
+  return st->stage_step >= 0 ? RL_PT_MIXTURE : st->lookup_step >= 0 ? RL_PT_LOOKUP : RL_PT_INDUCTION;
+}
+
+int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, rl_pt_stage stage, int64_t stage_step) {
   int lo = c->pt_seq_start < c->pt_seq ? c->pt_seq_start : c->pt_seq, hi = c->pt_seq;
-  if (stage_step < 0) return c->pt_induction_seq;
+  if (stage == RL_PT_INDUCTION) return c->pt_induction_seq;
+  if (stage == RL_PT_LOOKUP) return c->pt_lookup_seq;
   step -= stage_step;
   double span = c->pt_curriculum * (double)(c->pt_steps - stage_step);
   double f = span >= 1 ? (double)step / span : 1.0;
@@ -42,6 +47,11 @@ double rl_pt_lr_at(const skl_adamw_config *ac, int64_t step, int64_t stage_step)
 bool rl_pt_stage_ends(const rl_train_cfg *c, int64_t step, double acc) {
   if (step + 1 >= c->pt_induction_steps) return true;
   return c->pt_induction_until > 0 && acc == acc && acc >= c->pt_induction_until;
+}
+
+bool rl_pt_lookup_ends(const rl_train_cfg *c, int64_t from, int64_t step, double acc) {
+  if (step + 1 - from >= c->pt_lookup_steps) return true;
+  return c->pt_lookup_until > 0 && acc == acc && acc >= c->pt_lookup_until;
 }
 
 int rl_pt_rows_at(const rl_train_cfg *c, int T, int ranks) {
@@ -77,6 +87,9 @@ static skl_status check_cfg(const rl_train_cfg *c, const rl_pt_source *src, cons
   if (c->pt_induction_steps > 0 && c->pt_induction_seq > m->cfg.max_position)
     return skl_error_set(err, SKL_ERR_RANGE, "pretrain.induction_seq %d is above the model's window %d",
                          c->pt_induction_seq, m->cfg.max_position);
+  if (c->pt_lookup_steps > 0 && (c->pt_lookup_seq < src->lookup_min_len || c->pt_lookup_seq > m->cfg.max_position))
+    return skl_error_set(err, SKL_ERR_RANGE, "pretrain.lookup_seq %d must be between the %d tokens a recall row needs "
+                         "and the model's window %d", c->pt_lookup_seq, src->lookup_min_len, m->cfg.max_position);
   if (c->pt_seq_start < src->min_len)
     return skl_error_set(err, SKL_ERR_RANGE, "pretrain.seq_start %d is below the %d tokens a row of this mixture "
                          "needs; raise pretrain.seq_start", c->pt_seq_start, src->min_len);
@@ -101,10 +114,12 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
   if (!st) {
     /* a step's rows on one rank: rows_at / ranks, so rows x T is at most
      * max(tokens / ranks, T), and the most rows come at the shortest length */
-    bool first = c->pt_induction_steps > 0;
-    int Ti = c->pt_induction_seq;
+    bool first = c->pt_induction_steps > 0, look = c->pt_lookup_steps > 0;
+    int Ti = c->pt_induction_seq, Tl = c->pt_lookup_seq;
     int T_max = first && Ti > c->pt_seq ? Ti : c->pt_seq;
     int T_min = first && Ti < c->pt_seq_start ? Ti : c->pt_seq_start;
+    if (look && Tl > T_max) T_max = Tl;
+    if (look && Tl < T_min) T_min = Tl;
     size_t per_rank = ((size_t)c->pt_tokens + (size_t)s.dist.size - 1) / (size_t)s.dist.size;
     size_t cap = per_rank > (size_t)T_max ? per_rank : (size_t)T_max;
     b.T_cap = T_max;
@@ -125,20 +140,23 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
   int nlab = src->n_labels;
   /* a fresh run starts in the induction-first stage when it has one; a resumed
    * one continues in the stage its checkpoint recorded */
-  if (!st && !o.resume) s.st.stage_step = c->pt_induction_steps > 0 ? -1 : 0;
+  if (!st && !o.resume) {
+    s.st.lookup_step = c->pt_induction_steps > 0 || c->pt_lookup_steps <= 0 ? -1 : 0;
+    s.st.stage_step = c->pt_induction_steps > 0 || c->pt_lookup_steps > 0 ? -1 : 0;
+  }
   bool done = st || s.st.step >= c->pt_steps;
   while (!st && !done) {
     double t_step = skl_time_now();
     int64_t step = s.st.step;
-    bool first = s.st.stage_step < 0;
-    int T = rl_pt_seq_at(c, step, s.st.stage_step), rows = rl_pt_rows_at(c, T, s.dist.size);
+    rl_pt_stage stage = rl_pt_stage_of(&s.st);
+    int T = rl_pt_seq_at(c, step, stage, s.st.stage_step), rows = rl_pt_rows_at(c, T, s.dist.size);
     int nb = rows / s.dist.size;
     /* this rank's rows: r, r + size, ... of the global batch */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = 0; i < nb; i++) {
       size_t at = (size_t)i * T;
       b.row_st[i] = src->row(src->ctx, omp_get_thread_num(), s.st.seed, step, (int64_t)s.dist.rank + (int64_t)i * s.dist.size,
-                             T, first, b.tok + at, b.tgt + at, b.probe + at, &b.label[i], &b.row_err[i]);
+                             T, stage, b.tok + at, b.tgt + at, b.probe + at, &b.label[i], &b.row_err[i]);
     }
     for (int i = 0; i < nb && !st; i++)
       if (b.row_st[i]) { st = b.row_st[i]; *err = b.row_err[i]; }
@@ -179,13 +197,20 @@ skl_status rl_pretrain_run(const rl_session_opts *opts, const rl_pt_source *src,
     bool skipped = false;
     if ((st = rl_session_update(&s, lr, "pretrain.lr", &gnorm, &skipped, err))) break;
     s.st.samples_seen += rows;
-    if (first) { /* the stage ends on this step's repeat accuracy: no state but the step */
+    /* a stage ends on this step's accuracy of its skill: no state but the step */
+    if (stage == RL_PT_INDUCTION) {
       const double *ri = red + 4 * src->induction_label;
-      if (rl_pt_stage_ends(c, step, ri[3] > 0 ? ri[2] / ri[3] : NAN)) s.st.stage_step = step + 1;
+      if (rl_pt_stage_ends(c, step, ri[3] > 0 ? ri[2] / ri[3] : NAN)) {
+        if (c->pt_lookup_steps > 0) s.st.lookup_step = step + 1;
+        else s.st.stage_step = step + 1;
+      }
+    } else if (stage == RL_PT_LOOKUP) {
+      const double *rr = red + 4 * src->lookup_label;
+      if (rl_pt_lookup_ends(c, s.st.lookup_step, step, rr[3] > 0 ? rr[2] / rr[3] : NAN)) s.st.stage_step = step + 1;
     }
     double dt = skl_time_now() - t_step;
     json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:o}", "phase", "pretrain", "step", (json_int_t)step + 1,
-                          "stage", first ? "induction" : "mixture", "seq", T, "rows", rows, "loss",
+                          "stage", stage == RL_PT_INDUCTION ? "induction" : stage == RL_PT_LOOKUP ? "lookup" : "mixture", "seq", T, "rows", rows, "loss",
                           rl_json_num(red[4 * nlab]));
     if (!m) { st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
     for (int l = 0; l < nlab; l++) {

@@ -34,10 +34,11 @@ static skl_status rm_tree(const char *path) {
 }
 
 skl_status rl_state_write(const char *dir, const rl_run_state *st, skl_error *err) {
-  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
+  json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:I, s:I, s:I}", "phase", st->phase, "step", (json_int_t)st->step,
                         "epoch", (json_int_t)st->epoch, "cursor", (json_int_t)st->cursor, "bad_streak",
                         (json_int_t)st->bad_streak, "bad_total", (json_int_t)st->bad_total, "seed", "",
-                        "samples_seen", (json_int_t)st->samples_seen, "stage_step", (json_int_t)st->stage_step);
+                        "samples_seen", (json_int_t)st->samples_seen, "stage_step", (json_int_t)st->stage_step,
+                        "lookup_step", (json_int_t)st->lookup_step);
   if (!j) return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
   char seed[32];
   snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed); /* u64 as text: JSON ints are signed */
@@ -78,6 +79,8 @@ skl_status rl_state_read(const char *dir, rl_run_state *st, skl_error *err) {
       st->bad_total = json_integer_value(json_object_get(j, "bad_total"));
       st->samples_seen = json_integer_value(json_object_get(j, "samples_seen"));
       st->stage_step = json_integer_value(json_object_get(j, "stage_step")); /* absent: 0 */
+      json_t *ls = json_object_get(j, "lookup_step"); /* absent (older runs): no lookup stage */
+      st->lookup_step = json_is_integer(ls) ? json_integer_value(ls) : -1;
       /* counters index the data order and the step schedule: a negative one
        * (a damaged or hand-edited file) would index before the arrays */
       if (st->step < 0 || st->epoch < 0 || st->cursor < 0 || st->bad_streak < 0 || st->bad_total < 0 ||

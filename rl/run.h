@@ -26,6 +26,7 @@ typedef struct {
   int64_t samples_seen;
   int64_t stage_step; /* pretrain: the step its mixture stage began at, after the
                        * induction-first stage (-1: still in that stage) */
+  int64_t lookup_step; /* pretrain: the step its lookup stage began at (-1: not begun) */
 } rl_run_state;
 
 /* Save a checkpoint as RUN/ckpt/step-<step> (its phase is recorded in

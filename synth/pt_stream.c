@@ -32,7 +32,7 @@ const char *synth_pt_component_name(int c) {
 }
 const char *synth_pt_label_name(int l) { return l >= 0 && l < SYNTH_PT_LABEL_COUNT ? label_names[l] : NULL; }
 
-int synth_pt_min_len(const synth_pt_stream *s) { return s->p.mixture[SYNTH_PT_RECALL] > 0 ? 192 : 32; }
+int synth_pt_min_len(const synth_pt_stream *s) { return s->p.mixture[SYNTH_PT_RECALL] > 0 ? SYNTH_PT_RECALL_MIN_LEN : 32; }
 
 void synth_pt_scratch_free(synth_pt_scratch *w) {
   if (!w) return;
@@ -331,7 +331,7 @@ static void place_repeats(const synth_pt_stream *s, skl_rng *r, int32_t *ids, in
  * lookup at the value's first token (probe); values' first tokens differ
  * within the row, so no guess from the row's mix passes. n = T + 1. */
 static void random_recall(const synth_pt_stream *s, skl_rng *r, int32_t *ids, int n, uint8_t *sup, uint8_t *probe) {
-  enum { MAX_E = 64, KMAX = 6, GMAX = 8, VMAX = 3 };
+  enum { MAX_E = 16, KMAX = 6, GMAX = 8, VMAX = 3 };
   int kl = (int)skl_rng_range(r, 2, KMAX), pl = (int)skl_rng_below(r, (uint64_t)kl);
   int gl = (int)skl_rng_range(r, 1, GMAX), vl = (int)skl_rng_range(r, 1, VMAX), L = kl + gl + vl;
   int n_e = (int)(0.8 * n) / (2 * L);
@@ -380,10 +380,11 @@ static void random_recall(const synth_pt_stream *s, skl_rng *r, int32_t *ids, in
   }
 }
 
-skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, synth_pt_rows rows,
                         int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w,
                         skl_error *err) {
-  int min_len = induction_only ? 32 : synth_pt_min_len(s);
+  bool induction_only = rows == SYNTH_PT_ROWS_INDUCTION;
+  int min_len = induction_only ? 32 : rows == SYNTH_PT_ROWS_RECALL ? SYNTH_PT_RECALL_MIN_LEN : synth_pt_min_len(s);
   if (T < min_len)
     return skl_error_set(err, SKL_ERR_RANGE, "pretrain: rows of %d tokens are too short (at least %d)", T, min_len);
   skl_rng r;
@@ -398,6 +399,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
   }
   bool first = induction_only;
   if (first) comp = SYNTH_PT_INDUCTION;
+  if (rows == SYNTH_PT_ROWS_RECALL) comp = SYNTH_PT_RECALL;
   size_t n = (size_t)T + 1; /* inputs and the target after the last */
   memset(probe, 0, (size_t)T);
   skl_status st = SKL_OK;

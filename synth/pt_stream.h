@@ -62,6 +62,15 @@ typedef struct {
 
 typedef struct synth_pt_stream synth_pt_stream;
 
+/* Which rows synth_pt_row draws: the mixture's, or one component's as the
+ * stages before the mixture want them. */
+typedef enum {
+  SYNTH_PT_ROWS_MIXTURE,   /* a component drawn by pretrain.mixture's weights */
+  SYNTH_PT_ROWS_INDUCTION, /* random-token induction (>= 32 tokens) */
+  SYNTH_PT_ROWS_RECALL     /* recall, text or random by pretrain.recall_random (>= SYNTH_PT_RECALL_MIN_LEN) */
+} synth_pt_rows;
+enum { SYNTH_PT_RECALL_MIN_LEN = 192 }; /* room for recall's entries and questions */
+
 /* Check the params and prepare the stream over genres g (not owned; read-only,
  * may be shared by threads) and tokenizer tok (not owned). The tokenizer must
  * be byte-level (each token decodes to its own bytes): recall's supervised
@@ -87,17 +96,16 @@ typedef struct {
 } synth_pt_scratch;
 void synth_pt_scratch_free(synth_pt_scratch *w);
 
-/* Row `row` of step `step` at length T (>= synth_pt_min_len, or >= 32 with
- * induction_only: a random-token induction row whatever the mixture, as the
- * induction-first stage draws them), a pure function of (seed, step, row, T,
- * induction_only) and the params: the same bytes whatever the thread or rank
+/* Row `row` of step `step` at length T (>= synth_pt_min_len for the mixture;
+ * see synth_pt_rows for the others), a pure function of (seed, step, row, T,
+ * rows) and the params: the same bytes whatever the thread or rank
  * that asks. Writes tokens[T] (inputs), targets[T] (the next token, or
  * -1 where the row carries no loss), probe[T] (1 at the positions whose
  * prediction is the component's skill: a repeat's tokens after its first, a
  * quoted entry's value that opens it (the lookup), every token of a documents row; 0 elsewhere) and *label (synth_pt_label).
  * @return SKL_OK, SKL_ERR_NOMEM, or SKL_ERR_INTERNAL if a row cannot be filled
  *         (message names step and row). */
-skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, int64_t row, int T, synth_pt_rows rows,
                         int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, synth_pt_scratch *w,
                         skl_error *err);
 

@@ -17,10 +17,13 @@ typedef struct {
   int threads;
 } pt_ctx;
 
-static skl_status pt_row(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, bool induction_only,
+static skl_status pt_row(void *ctx, int thread, uint64_t seed, int64_t step, int64_t row, int T, rl_pt_stage stage,
                          int32_t *tokens, int32_t *targets, uint8_t *probe, int *label, skl_error *err) {
   pt_ctx *p = ctx;
-  return synth_pt_row(p->stream, seed, step, row, T, induction_only, tokens, targets, probe, label,
+  synth_pt_rows rows = stage == RL_PT_INDUCTION ? SYNTH_PT_ROWS_INDUCTION
+                       : stage == RL_PT_LOOKUP  ? SYNTH_PT_ROWS_RECALL
+                                                : SYNTH_PT_ROWS_MIXTURE;
+  return synth_pt_row(p->stream, seed, step, row, T, rows, tokens, targets, probe, label,
                       &p->scratch[thread], err);
 }
 
@@ -71,7 +74,8 @@ skl_status skl_cli_pretrain_run(const rl_session_opts *so, skl_error *err) {
   if (!st) {
     rl_pt_source src = {.ctx = &p, .n_labels = SYNTH_PT_LABEL_COUNT, .label_name = synth_pt_label_name,
                         .min_len = synth_pt_min_len(p.stream), .row = pt_row,
-                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM, .lookup_labels = 1u << SYNTH_PT_LABEL_RECALL | 1u << SYNTH_PT_LABEL_RECALL_RANDOM};
+                        .induction_label = SYNTH_PT_LABEL_INDUCTION_RANDOM, .lookup_label = SYNTH_PT_LABEL_RECALL,
+                        .lookup_min_len = SYNTH_PT_RECALL_MIN_LEN, .lookup_labels = 1u << SYNTH_PT_LABEL_RECALL | 1u << SYNTH_PT_LABEL_RECALL_RANDOM};
     st = rl_pretrain_run(so, &src, err);
   }
   for (int i = 0; p.scratch && i < p.threads; i++) synth_pt_scratch_free(&p.scratch[i]);

@@ -23,21 +23,30 @@ static rl_train_cfg cfg(void) {
 
 static void test_seq(void) {
   rl_train_cfg c = cfg();
-  CHECK(rl_pt_seq_at(&c, 0, -1) == 128);
-  CHECK(rl_pt_seq_at(&c, 55, -1) == 128);
+  CHECK(rl_pt_seq_at(&c, 0, RL_PT_INDUCTION, -1) == 128);
+  CHECK(rl_pt_seq_at(&c, 55, RL_PT_INDUCTION, -1) == 128);
   /* mixture from step 40: span 0.5 * 60 = 30 steps, quadratic, multiples of 32 */
-  CHECK(rl_pt_seq_at(&c, 40, 40) == 256);
+  CHECK(rl_pt_seq_at(&c, 40, RL_PT_MIXTURE, 40) == 256);
   int prev = 0;
   for (int s = 40; s < 100; s++) {
-    int T = rl_pt_seq_at(&c, s, 40);
+    int T = rl_pt_seq_at(&c, s, RL_PT_MIXTURE, 40);
     CHECK(T % 32 == 0 && T >= prev && T >= 256 && T <= 1280);
     prev = T;
   }
-  CHECK(rl_pt_seq_at(&c, 70, 40) == 1280);
+  CHECK(rl_pt_seq_at(&c, 70, RL_PT_MIXTURE, 40) == 1280);
   /* half-way through the span: 256 + 1024 / 4 = 512 (quadratic, not 768) */
-  CHECK(rl_pt_seq_at(&c, 55, 40) == 512);
+  CHECK(rl_pt_seq_at(&c, 55, RL_PT_MIXTURE, 40) == 512);
   c.pt_curriculum = 0;
-  CHECK(rl_pt_seq_at(&c, 40, 40) == 1280);
+  CHECK(rl_pt_seq_at(&c, 40, RL_PT_MIXTURE, 40) == 1280);
+  c.pt_lookup_seq = 192; /* the lookup stage: its own length, whatever the step */
+  CHECK(rl_pt_seq_at(&c, 30, RL_PT_LOOKUP, -1) == 192);
+  /* the stage of a state */
+  rl_run_state st = {.stage_step = -1, .lookup_step = -1};
+  CHECK(rl_pt_stage_of(&st) == RL_PT_INDUCTION);
+  st.lookup_step = 30;
+  CHECK(rl_pt_stage_of(&st) == RL_PT_LOOKUP);
+  st.stage_step = 50;
+  CHECK(rl_pt_stage_of(&st) == RL_PT_MIXTURE);
 }
 
 static void test_rows(void) {
@@ -56,6 +65,16 @@ static void test_stage(void) {
   CHECK(rl_pt_stage_ends(&c, 59, 0.0)); /* the cap */
   c.pt_induction_until = 0;
   CHECK(!rl_pt_stage_ends(&c, 10, 0.99));
+  /* the lookup stage from step 30: at lookup_until, or after lookup_steps in it */
+  c.pt_lookup_steps = 20;
+  c.pt_lookup_until = 0.8;
+  CHECK(!rl_pt_lookup_ends(&c, 30, 35, 0.6));
+  CHECK(rl_pt_lookup_ends(&c, 30, 35, 0.8));
+  CHECK(!rl_pt_lookup_ends(&c, 30, 35, NAN));
+  CHECK(!rl_pt_lookup_ends(&c, 30, 48, 0.1));
+  CHECK(rl_pt_lookup_ends(&c, 30, 49, 0.1)); /* its 20th step */
+  c.pt_lookup_until = 0;
+  CHECK(!rl_pt_lookup_ends(&c, 30, 40, 1.0));
 }
 
 static void test_lr(void) {

@@ -115,6 +115,43 @@ assert all(r["stage"] == "mixture" for r in rows[len(first):])
 EOF
 check "induction_until ends the stage on the step that reaches it ($(tail -1 "$tmp/i3.txt"))" [ $? -eq 0 ]
 
+# ---- the lookup stage: recall rows only at lookup_seq, between the induction stage and the mixture ----
+kk=(pretrain.steps=8 pretrain.induction_steps=2 pretrain.induction_until=0 pretrain.lookup_steps=3
+  pretrain.lookup_until=0 pretrain.lookup_seq=224)
+pt pretrain.out="$tmp/K" "${kk[@]}"
+check "lookup stage exits 0" [ "$rc" -eq 0 ]
+"$PY" - "$tmp/K/metrics.jsonl" <<'EOF' >"$tmp/k.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["stage"] for r in rows] == ["induction"] * 2 + ["lookup"] * 3 + ["mixture"] * 3, [r["stage"] for r in rows]
+for r in rows[2:5]:
+    assert r["seq"] == 224, r["seq"]
+    for kind in ("induction_random", "induction_text", "documents"):
+        assert r["loss_" + kind] is None, (r["step"], kind)
+    assert r["loss_recall"] is not None or r["loss_recall_random"] is not None
+# the curriculum starts after it, at seq_start
+assert rows[5]["seq"] == 192, rows[5]["seq"]
+EOF
+check "lookup stage: recall rows only, at lookup_seq, then the mixture ($(tail -1 "$tmp/k.txt"))" [ $? -eq 0 ]
+pt pretrain.out="$tmp/K2" "${kk[@]}" --stop-after 4
+pt pretrain.out="$tmp/K2" "${kk[@]}" --resume
+check "resume inside the lookup stage: same weights" same "$(sha "$tmp/K2/final/model.safetensors")" "$(sha "$tmp/K/final/model.safetensors")"
+# lookup_until ends it on the first step whose recall accuracy reaches the bar
+pt pretrain.out="$tmp/K3" pretrain.steps=8 pretrain.lookup_steps=5 pretrain.lookup_until=0.000001
+"$PY" - "$tmp/K3/metrics.jsonl" <<'EOF' >"$tmp/k3.txt" 2>&1
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+look = [r for r in rows if r["stage"] == "lookup"]
+assert look and rows[0]["stage"] == "lookup", [r["stage"] for r in rows]
+acc = [r["acc_recall"] or 0 for r in look]
+assert all(a < 1e-6 for a in acc[:-1]) and (acc[-1] >= 1e-6 or len(look) == 5), acc
+assert all(r["stage"] == "mixture" for r in rows[len(look):])
+EOF
+check "lookup_until ends the stage on the step that reaches it ($(tail -1 "$tmp/k3.txt"))" [ $? -eq 0 ]
+pt pretrain.out="$tmp/E8" pretrain.lookup_steps=2 pretrain.lookup_seq=100000
+check "lookup_seq past the window refused" [ "$rc" -ne 0 ]
+check "names pretrain.lookup_seq" has "$err" "pretrain.lookup_seq"
+
 # ---- bit-exact resume: --stop-after 3 then --resume; SIGTERM mid-run ----
 pt pretrain.out="$tmp/B" --stop-after 3
 check "stop-after exits 0" [ "$rc" -eq 0 ]
