@@ -5,7 +5,8 @@
 # compare held-out accuracy per skill after SFT and after RL, on the test
 # split and on fresh probes synthesized with a seed no other stage uses. Everything lands in runs/quickstart/ (runs/demo/
 # with SKL_JOB=demo).
-# QUICKSTART_SCALE=small shrinks every stage and SKL_BIN=PATH uses an
+# QUICKSTART_SCALE=small shrinks every stage, QUICKSTART_SEED=S trains with
+# another seed (a check that a result holds), and SKL_BIN=PATH uses an
 # existing binary without installing or building (the slow test suite does both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,15 @@ case $job in
     train_cfg=configs/train/demo.yaml eval_cfg=configs/eval/demo.yaml ;;
   *) echo "quickstart.sh: SKL_JOB=$job: use quickstart (default) or demo" >&2; exit 2 ;;
 esac
+# QUICKSTART_SEED=S: another seed for the model's initialisation and every
+# training stage (the data and probes stay the same), to check a result holds
+seeds=()
+init_seed=()
+if [ -n "${QUICKSTART_SEED:-}" ]; then
+  case $QUICKSTART_SEED in *[!0-9]*) echo "quickstart.sh: QUICKSTART_SEED=$QUICKSTART_SEED: a non-negative integer" >&2; exit 2 ;; esac
+  seeds=(seed="$QUICKSTART_SEED")
+  init_seed=(--seed "$QUICKSTART_SEED")
+fi
 if [ -n "${SKL_BIN:-}" ]; then
   bin=$SKL_BIN
 else
@@ -63,19 +73,19 @@ $bin synth -c $synth_cfg -o "$R/probes" --overwrite tokenizer="$R/tokenizer.json
   "${over[@]:1}"
 stage "3/8 fresh model"
 rm -rf "$R/model0"
-$bin model init -c $model_cfg -o "$R/model0" --tokenizer "$R/tokenizer.json"
+$bin model init -c $model_cfg -o "$R/model0" --tokenizer "$R/tokenizer.json" "${init_seed[@]}"
 start="$R/model0"
 if [ "$job" = quickstart ]; then
   stage "4/8 pretrain: learn to read (induction, recall, documents)"
   rm -rf "$R/pretrain"
-  $bin pretrain -c $train_cfg -q model="$R/model0" out="$R/rl" pretrain.out="$R/pretrain" "${pre[@]}"
+  $bin pretrain -c $train_cfg -q model="$R/model0" out="$R/rl" pretrain.out="$R/pretrain" "${pre[@]}" "${seeds[@]}"
   start="$R/pretrain/final"
 fi
 stage "5/8 SFT warm-up"
 rm -rf "$R/sft" "$R/rl"
-$bin sft -c $train_cfg -q model="$start" data="$R/data" out="$R/rl" sft.out="$R/sft" "${sft[@]}"
+$bin sft -c $train_cfg -q model="$start" data="$R/data" out="$R/rl" sft.out="$R/sft" "${sft[@]}" "${seeds[@]}"
 stage "6/8 GRPO from the SFT model"
-$bin train -c $train_cfg -q model="$R/sft/final" data="$R/data" out="$R/rl" "${rl[@]}"
+$bin train -c $train_cfg -q model="$R/sft/final" data="$R/data" out="$R/rl" "${rl[@]}" "${seeds[@]}"
 stage "7/8 held-out accuracy per skill (greedy), after SFT and after RL"
 rm -rf "$R/eval-sft" "$R/eval-rl" "$R/eval-sft-fresh" "$R/eval-rl-fresh"
 $bin eval -c $eval_cfg --model "$R/sft/final" -o "$R/eval-sft" probes="$R/data"

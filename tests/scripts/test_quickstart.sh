@@ -11,7 +11,10 @@ pass=0 fail=0
 check() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1" >&2; fi; }
 for job in quickstart demo; do
   d=$tmp/$job
-  SKL_JOB=$job QUICKSTART_SCALE=small QUICKSTART_DIR="$d" bash "$src/scripts/quickstart.sh" >"$tmp/$job.log" 2>&1
+  seed=""
+  [ $job = demo ] && seed=7 # the demo runs with another seed (QUICKSTART_SEED), the quickstart with the configs'
+  SKL_JOB=$job QUICKSTART_SCALE=small QUICKSTART_DIR="$d" QUICKSTART_SEED=$seed bash "$src/scripts/quickstart.sh" \
+    >"$tmp/$job.log" 2>&1
   rc=$?
   check "$job: exits 0 (see log below)" "[ $rc -eq 0 ]"
   check "$job: dataset manifest" "[ -f '$d/data/manifest.json' ]"
@@ -30,11 +33,16 @@ done
 check "quickstart: pretrain final model" "[ -f '$tmp/quickstart/pretrain/final/model.safetensors' ]"
 check "quickstart: pretrain metrics with both stages" "grep -q '\"stage\":\"induction\"' '$tmp/quickstart/pretrain/metrics.jsonl' && grep -q '\"stage\":\"mixture\"' '$tmp/quickstart/pretrain/metrics.jsonl'"
 check "quickstart: SFT starts from the pretrained model" "grep -q 'pretrain/final' '$tmp/quickstart/sft/config.yaml'"
+check "demo: QUICKSTART_SEED reaches SFT and GRPO" "grep -q '^seed: 7' '$tmp/demo/sft/config.yaml' && grep -q '^seed: 7' '$tmp/demo/rl/config.yaml'"
+check "quickstart: the configs' seed without QUICKSTART_SEED" "grep -q '^seed: 1' '$tmp/quickstart/sft/config.yaml'"
 check "demo: no pretrain stage" "[ ! -d '$tmp/demo/pretrain' ]"
 check "demo: SFT quotes the evidence" "grep -q '^  target: quote' '$tmp/demo/sft/config.yaml'"
 check "demo: niah only, entry at depth 1" "grep -q 'depth=1.00' <(zstd -dc '$tmp/demo/data/niah/test-00000.jsonl.zst' | head -1)"
 SKL_JOB=nope QUICKSTART_DIR="$tmp/nope" bash "$src/scripts/quickstart.sh" >"$tmp/nope.log" 2>&1
 rc=$?
 check "an unknown SKL_JOB is refused" "[ $rc -eq 2 ] && grep -q 'use quickstart (default) or demo' '$tmp/nope.log'"
+QUICKSTART_SEED=x1 QUICKSTART_DIR="$tmp/nope" bash "$src/scripts/quickstart.sh" >"$tmp/seed.log" 2>&1
+rc=$?
+check "a QUICKSTART_SEED that is not a number is refused" "[ $rc -eq 2 ] && grep -q 'non-negative integer' '$tmp/seed.log'"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
