@@ -48,8 +48,8 @@ int rl_pt_seq_at(const rl_train_cfg *c, int64_t step, rl_pt_stage stage, int64_t
  * stage once lookup_step >= 0, else the induction stage (pure). */
 rl_pt_stage rl_pt_stage_of(const rl_run_state *st);
 /* Learning rate of step `step`: warm-up, then the peak through the
- * induction-first stage (a decay there would delay its phase change, whose
- * step is not known in advance), then the cosine to min_lr_ratio over the
+ * induction and lookup stages (stage_step < 0; a decay there would delay
+ * their phase changes, whose steps are not known in advance), then the cosine to min_lr_ratio over the
  * steps left (pure). */
 double rl_pt_lr_at(const skl_adamw_config *ac, int64_t step, int64_t stage_step);
 /* Whether the induction-first stage ends after step `step` (0-based), given

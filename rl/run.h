@@ -25,7 +25,7 @@ typedef struct {
   uint64_t seed;
   int64_t samples_seen;
   int64_t stage_step; /* pretrain: the step its mixture stage began at, after the
-                       * induction-first stage (-1: still in that stage) */
+                       * induction and lookup stages (-1: still in one) */
   int64_t lookup_step; /* pretrain: the step its lookup stage began at (-1: not begun) */
 } rl_run_state;
 

@@ -404,6 +404,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
   memset(probe, 0, (size_t)T);
   skl_status st = SKL_OK;
   bool loss_all = true;
+  const uint8_t *sup = NULL; /* when set, the positions with loss (else loss_all or the probes) */
   if (comp == SYNTH_PT_INDUCTION) {
     bool text = skl_rng_uniform(&r) < s->p.induction_text && !first;
     *label = text ? SYNTH_PT_LABEL_INDUCTION_TEXT : SYNTH_PT_LABEL_INDUCTION_RANDOM;
@@ -424,13 +425,8 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
     skl_tokens_clear(&w->ids);
     for (size_t i = 0; !st && i < n; i++) st = skl_tokens_push(&w->ids, 0);
     if (st || (st = skl_buf_reserve(&w->unit, n))) return skl_error_set(err, st, "out of memory");
-    uint8_t *sup = (uint8_t *)w->unit.data;
-    random_recall(s, &r, w->ids.data, (int)n, sup, probe);
-    for (int t = 0; t < T; t++) {
-      tokens[t] = w->ids.data[t];
-      targets[t] = sup[t] ? w->ids.data[t + 1] : -1;
-    }
-    return SKL_OK;
+    random_recall(s, &r, w->ids.data, (int)n, (uint8_t *)w->unit.data, probe);
+    sup = (const uint8_t *)w->unit.data;
   } else if (comp == SYNTH_PT_RECALL) {
     *label = SYNTH_PT_LABEL_RECALL;
     /* from a few entries among much text to a dense table of them, at least
@@ -525,7 +521,7 @@ skl_status synth_pt_row(const synth_pt_stream *s, uint64_t seed, int64_t step, i
   }
   for (int t = 0; t < T; t++) {
     tokens[t] = w->ids.data[t];
-    targets[t] = loss_all || probe[t] ? w->ids.data[t + 1] : -1;
+    targets[t] = (sup ? sup[t] : loss_all || probe[t]) ? w->ids.data[t + 1] : -1;
   }
   return SKL_OK;
 }
