@@ -177,6 +177,14 @@ int skl_cmd_doctor(int argc, char **argv) {
          getenv("OMP_NUM_THREADS") ? getenv("OMP_NUM_THREADS") : "unset");
   if (skl_omp_wait_warning_for(getenv("OMP_WAIT_POLICY"), warn, sizeof warn))
     printf("%-11s warning: %s\n", "", warn);
+  int flushed = 0, nthreads = 0;
+#pragma omp parallel reduction(+ : flushed, nthreads)
+  {
+    flushed += skl_sys_denormals_flushed();
+    nthreads++;
+  }
+  printf("%-11s %s on %d of %d threads%s\n", "denormals:", "flushed to zero (FTZ, DAZ)", flushed, nthreads,
+         flushed == nthreads ? "" : ": the others run denormal floats 10-100x slower");
   print_mpi();
   printf("%-11s %s\n", "zstd:", ZSTD_versionString());
   printf("%-11s %s\n", "libyaml:", yaml_get_version_string());

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "dist/dist.h"
 #include "skl_build_config.h"
+#include "sys/sys.h"
 
 typedef struct {
   const char *name;
@@ -42,6 +43,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  skl_sys_flush_denormals(); /* before any thread starts: they inherit it */
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
     usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

@@ -15,6 +15,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#include <xmmintrin.h>
 #define SKL_X86 1
 #endif
 
@@ -31,6 +32,18 @@ double skl_peak_rss_mb(void) {
 }
 
 int skl_sys_threads(void) { return omp_get_max_threads(); }
+
+#ifdef SKL_X86
+enum { MXCSR_FTZ = 1 << 15, MXCSR_DAZ = 1 << 6 };
+bool skl_sys_flush_denormals(void) {
+  _mm_setcsr(_mm_getcsr() | MXCSR_FTZ | MXCSR_DAZ);
+  return true;
+}
+bool skl_sys_denormals_flushed(void) { return (_mm_getcsr() & (MXCSR_FTZ | MXCSR_DAZ)) == (MXCSR_FTZ | MXCSR_DAZ); }
+#else
+bool skl_sys_flush_denormals(void) { return false; }
+bool skl_sys_denormals_flushed(void) { return false; }
+#endif
 
 #ifdef SKL_X86
 /* XCR0 says which register states the OS saves; AVX needs bits 1-2,

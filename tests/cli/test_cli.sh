@@ -58,6 +58,7 @@ check "doctor prints the CPU" grep -Eq '^cpu: +.+ \([0-9]+ logical CPUs\)$' "$tm
 for lib in zstd libyaml jansson pcre2 utf8proc mpi openmp; do
   check "doctor prints $lib" grep -Eq "^$lib: +[^ ]" "$tmp/stdout"
 done
+check "doctor says every thread flushes denormals" grep -Eq '^denormals: +flushed to zero \(FTZ, DAZ\) on ([0-9]+) of \1 threads$' "$tmp/stdout"
 check "doctor --no-bench skips sgemm" bash -c '! grep -q "^sgemm:" "$0"' "$tmp/stdout"
 run "$BIN" doctor --no-bench --cores
 check "doctor --cores exits 0" test "$rc" -eq 0

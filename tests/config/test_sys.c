@@ -178,7 +178,28 @@ static void test_benchjson(void) {
   skl_benchjson_free(NULL);
 }
 
+/* FTZ/DAZ: a product below FLT_MIN becomes 0, a denormal input reads as 0,
+ * and threads started afterwards inherit it (how main() sets every thread). */
+static void test_denormals(void) {
+  volatile float tiny = 1e-30f, scale = 1e-10f, den = 1e-40f; /* 1e-40: a denormal */
+  CHECK(tiny * scale != 0.0f); /* the default: gradual underflow */
+  CHECK(!skl_sys_denormals_flushed());
+  if (!skl_sys_flush_denormals()) { printf("no FTZ/DAZ on this CPU: skipped\n"); return; }
+  CHECK(skl_sys_denormals_flushed());
+  CHECK(tiny * scale == 0.0f);
+  CHECK(den * 1.0f == 0.0f);
+  int flushed = 0, n = 0;
+#pragma omp parallel num_threads(3) reduction(+ : flushed, n)
+  {
+    volatile float a = 1e-30f, b = 1e-10f;
+    flushed += skl_sys_denormals_flushed() && a * b == 0.0f;
+    n++;
+  }
+  CHECK_MSG(flushed == n, "%d of %d threads flush", flushed, n);
+}
+
 int main(void) {
+  test_denormals();
   test_time_rss();
   test_cpu();
   test_blas();
