@@ -3,7 +3,8 @@
  * supervises and probes; the recall answers located by bytes; the error
  * paths of the params. Not the training loop (tests/train/test_pretrain.sh).
  * `test_synth_pt_stream show [N]` prints N rows of each kind as text (PT_T:
- * their length, PT_TOKENIZER: a tokenizer.json to encode with). */
+ * their length, PT_TOKENIZER: a tokenizer.json to encode with, PT_IDS=1: as
+ * JSON ids, targets and probes instead). */
 #include <omp.h>
 #include <stdlib.h>
 
@@ -262,6 +263,43 @@ static void test_mixture(void) {
   synth_pt_stream_free(s);
 }
 
+/* Random-token rows draw from the whole vocabulary, not only the tokens of
+ * genre text: a token they never show broke the copying circuit in the
+ * skills' text. Every ordinary token appears; no special one does. */
+static void test_pool(void) {
+  synth_pt_params p = defaults();
+  synth_pt_stream *s;
+  skl_error e;
+  CHECK(synth_pt_stream_init(&s, &p, g, tok, &e) == SKL_OK);
+  int V = (int)skl_tokenizer_vocab_size(tok), ordinary = 0, seen_n = 0, special = 0;
+  uint8_t *seen = calloc((size_t)V, 1);
+  row_buf r;
+  row_alloc(&r, 256);
+  synth_pt_scratch w = {0};
+  for (int i = 0; i < 60; i++) {
+    CHECK(synth_pt_row(s, 5, 0, i, 256, SYNTH_PT_ROWS_INDUCTION, r.tok, r.tgt, r.probe, &r.label, &w, &e) == SKL_OK);
+    for (int t = 0; t < 256; t++) {
+      special += skl_tokenizer_is_special(tok, r.tok[t]);
+      seen[r.tok[t]] = 1;
+    }
+  }
+  skl_buf b = {0};
+  for (int id = 0; id < V; id++) {
+    skl_buf_clear(&b);
+    bool ord = skl_tokenizer_decode(tok, &id, 1, &b, &e) == SKL_OK && b.len > 0 && !skl_tokenizer_is_special(tok, id);
+    ordinary += ord;
+    seen_n += ord && seen[id];
+  }
+  skl_buf_free(&b);
+  /* 15360 draws over ~400 tokens: every one shows up */
+  CHECK_MSG(seen_n == ordinary && special == 0, "random rows showed %d of %d ordinary tokens and %d special", seen_n,
+            ordinary, special);
+  free(seen);
+  row_free(&r);
+  synth_pt_scratch_free(&w);
+  synth_pt_stream_free(s);
+}
+
 static void test_errors(void) {
   synth_pt_stream *s = NULL;
   skl_error e;
@@ -313,6 +351,16 @@ static void show(int n) {
     synth_pt_row(s, 3, 0, i, T, false, r.tok, r.tgt, r.probe, &r.label, &w, &e);
     if (shown[r.label]++ >= n) continue;
     printf("==== row %d: %s\n", i, synth_pt_label_name(r.label));
+    if (getenv("PT_IDS")) { /* JSON: the inputs, then the targets (-1: no loss) */
+      printf("{\"tokens\": [");
+      for (int t = 0; t < T; t++) printf(t ? ",%d" : "%d", r.tok[t]);
+      printf("], \"targets\": [");
+      for (int t = 0; t < T; t++) printf(t ? ",%d" : "%d", r.tgt[t]);
+      printf("], \"probe\": [");
+      for (int t = 0; t < T; t++) printf(t ? ",%d" : "%d", r.probe[t]);
+      printf("]}\n");
+      continue;
+    }
     for (int t = 0; t < T; t++) {
       skl_buf b = {0};
       skl_tokenizer_decode(tok, &r.tok[t], 1, &b, &e);
@@ -338,6 +386,7 @@ int main(int argc, char **argv) {
     test_determinism();
     test_positions();
     test_mixture();
+    test_pool();
     test_errors();
   }
   skl_tokenizer_free(tok);
