@@ -84,6 +84,33 @@ static size_t params_slice(const skl_model_config *c, float *base, skl_params *p
   return off;
 }
 
+/* skl_params' per-layer fields with their floats per layer (sizes C, QD,
+ * KD, FF, HD in scope), for the block views below. */
+#define LAYER_FIELDS(X)                                                                       \
+  X(attn_norm, C) X(wq, QD * C) X(bq, QD) X(wk, KD * C) X(bk, KD) X(wv, KD * C) X(bv, KD)    \
+  X(q_norm, HD) X(k_norm, HD) X(wo, C * QD) X(mlp_norm, C) X(w_gate, FF * C) X(w_up, FF * C) \
+  X(w_down, C * FF)
+
+skl_block_weights skl_params_block(const skl_model_config *c, const skl_params *p, int l) {
+  size_t C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  skl_block_weights w;
+#define X(f, n) w.f = p->f ? p->f + (size_t)l * (n) : NULL;
+  LAYER_FIELDS(X)
+#undef X
+  return w;
+}
+
+skl_block_grads skl_params_block_grads(const skl_model_config *c, const skl_params *g, int l) {
+  size_t C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  skl_block_grads w;
+#define X(f, n) w.f = g->f ? g->f + (size_t)l * (n) : NULL;
+  LAYER_FIELDS(X)
+#undef X
+  return w;
+}
+
 size_t skl_model_param_count(const skl_model_config *cfg) {
   skl_params p;
   return params_slice(cfg, NULL, &p);

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "hf/hf_config.h"
+#include "model/block.h"
 #include "model/layers.h"
 
 /* Parameters of the whole model. Each field is a slice of ONE allocation;
@@ -39,6 +40,11 @@ typedef struct {
   float *final_norm; /* [C]             model.norm.weight */
   float *lm_head;    /* [V, C]          lm_head.weight (NULL when tie_embeddings) */
 } skl_params;
+
+/* Layer l's slices of p (weights) or g (gradients) as one block's
+ * (block.h). */
+skl_block_weights skl_params_block(const skl_model_config *c, const skl_params *p, int l);
+skl_block_grads skl_params_block_grads(const skl_model_config *c, const skl_params *g, int l);
 
 /* One named tensor of the parameter table (one entry per layer for stacked
  * fields). offset indexes the flat parameter array, so the same entry finds
