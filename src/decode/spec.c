@@ -1,6 +1,7 @@
 /* skl spec: speculative generation with MTP heads: the heads' caches, the
  * draft / verify / accept rounds over a batch of sequences. Not the cached
- * main forward (decode.c) nor the head block math (mtp/rows.c). */
+ * main forward (decode.c) nor the head block's maths (model/block.c via
+ * mtp/rows.c; head_forward_step is its step-kernel twin). */
 #include "decode/spec.h"
 
 #include <math.h>
@@ -194,12 +195,21 @@ static float *ring_row(const skl_spec *s, int slot, int depth, int j) {
   return s->ring + (((size_t)slot * s->K + depth) * s->W + (size_t)(j % s->W)) * s->C;
 }
 
-/* Head k over the rows of ng groups (inputs in s->rtok, s->rpos, s->hprev):
- * appends their K/V to the heads' cache and writes h^k into s->hout. */
-static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows) {
+/* The heads' cached attention of one head forward over ng groups (the
+ * block's attention callback): appends the rows' K/V to head k's cache,
+ * then each group's queries attend its own rows (and its parent's). */
+typedef struct {
+  skl_spec *s;
+  int k, ng;
+  const hgroup *g;
+} head_attn;
+
+static void head_attention(void *ctx, const skl_block_acts *ba, int N) {
+  const head_attn *t = ctx;
+  skl_spec *s = t->s;
   const skl_model_config *c = &s->h->cfg;
-  skl_mtp_rows *r = &s->rows;
-  skl_mtp_rows_qkv(s->h, k, s->m->p.embed, nrows, s->rtok, s->hprev, s->rpos, r);
+  int k = t->k;
+  (void)N;
   skl_attn_shape sh = {0};
   sh.NH = c->n_heads;
   sh.NKV = c->n_kv_heads;
@@ -210,20 +220,20 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
   sh.work = s->attn_work;
   sh.work_floats = s->attn_work_floats;
   size_t KD = (size_t)s->KD, QD = (size_t)s->QD;
-  for (int gi = 0; gi < ng; gi++) {
-    const hgroup *q = &g[gi];
+  for (int gi = 0; gi < t->ng; gi++) {
+    const hgroup *q = &t->g[gi];
     int local = q->j0 - q->base;
     float *kc = skl_kv_cache_k(&s->kv, q->region, k - 1), *vc = skl_kv_cache_v(&s->kv, q->region, k - 1);
-    memcpy(kc + (size_t)local * KD, r->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
-    memcpy(vc + (size_t)local * KD, r->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    memcpy(kc + (size_t)local * KD, ba->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    memcpy(vc + (size_t)local * KD, ba->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
     int o0 = q->lo > q->base ? q->lo - q->base : 0; /* first own row attended */
     skl_attn_shape a = sh;
     a.Tq = q->n;
     a.Tk = local + q->n - o0;
     a.q_off = q->j0;
     a.k_off = q->base + o0;
-    float *att = r->att + (size_t)q->row0 * QD;
-    const float *qr = r->q + (size_t)q->row0 * QD;
+    float *att = ba->att + (size_t)q->row0 * QD;
+    const float *qr = ba->q + (size_t)q->row0 * QD;
     skl_attn_forward(att, s->lse, qr, kc + (size_t)o0 * KD, vc + (size_t)o0 * KD, &a);
     if (q->par >= 0 && q->base > q->lo) {
       skl_attn_shape b = a;
@@ -234,11 +244,19 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
       skl_attn_merge(att, s->lse, s->att2, s->lse2, &a);
     }
   }
-  skl_mtp_rows_out(s->h, k, nrows, r, s->hout);
+}
+
+/* Head k over the rows of ng groups (inputs in s->rtok, s->rpos, s->hprev):
+ * the MTP block (mtp/rows.c) with the cached attention above; appends the
+ * rows' K/V to the heads' cache and writes h^k into s->hout. */
+static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows) {
+  head_attn t = {s, k, ng, g};
+  skl_block_attn at = {head_attention, NULL, &t};
+  skl_mtp_rows_forward(s->h, k, s->m->p.embed, nrows, s->rtok, s->hprev, s->rpos, &s->rows, s->hout, &at);
 }
 
 /* Head k over the few rows of a draft round, on the decoder's step
- * kernels (mtp/rows.c's math: same formulas; weights read once for all
+ * kernels (model/block.c's math: same formulas; weights read once for all
  * rows, each row's arithmetic independent of the others, so a draft does
  * not depend on which sequences draft with it). Attention: rows of groups
  * sharing a parent read its K/V once (one task per kv head), then each

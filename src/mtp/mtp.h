@@ -192,13 +192,13 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
 
 /* Scratch for one head's forward over up to R new rows, when the caller
  * keeps the block's keys/values in its own cache (src/decode/spec.c). The
- * forward runs in two calls around the attention, which the caller does
- * over its cache (skl_attn_forward with k_off/q_off ranges):
- *   skl_mtp_rows_qkv(h, k, embed, n, tok, hprev, pos, r);   // r->q, r->k, r->v
- *   ... append r->k, r->v to the cache; r->att[n, NH*HD] = attention ...
- *   skl_mtp_rows_out(h, k, n, r, out);                        // out = h^k
- * The math is skl_mtp_step's (same block code), so rows computed this way
- * equal a full forward over the same sequence up to float summation order. */
+ * caller's attention runs inside the block as its callback:
+ *   skl_block_attn at = {my_attention, NULL, &my_ctx};   // reads a->q, a->k, a->v
+ *   skl_mtp_rows_forward(h, k, embed, n, tok, hprev, pos, r, out, &at);
+ * where my_attention appends a->k, a->v to the cache and writes
+ * a->att[n, NH*HD]. The block is skl_mtp_step's (model/block.h), so rows
+ * computed this way equal a full forward over the same sequence up to
+ * float summation order. */
 typedef struct {
   int R;              /* row capacity */
   float *mem;         /* the one allocation */
@@ -217,13 +217,13 @@ void skl_mtp_rows_free(skl_mtp_rows *r); /* NULL ok */
 
 /* Head k (1-based) on n <= r->R rows: row i reads token tok[i] (t_{pos+k}),
  * the previous depth's hidden hprev[i, C] (h^{k-1}) and RoPE position
- * pos[i]; fills r->q, r->k, r->v (q/k norm and RoPE applied). embed is the
- * main model's embedding [V, C]. */
-void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
-                      const float *hprev, const int32_t *pos, skl_mtp_rows *r);
-/* After the caller wrote r->att: out[n, C] = h^k of the rows (before
- * model.norm; out may not alias r's buffers). */
-void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out);
+ * pos[i]; out[n, C] = h^k of the rows (before model.norm; out may not
+ * alias r's buffers). embed is the main model's embedding [V, C]; attn
+ * (forward only) attends the rows' q (r->q) over the caller's K/V into
+ * r->att, the rows' own k, v in r->k, r->v. */
+void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int n,
+                          const int32_t *tok, const float *hprev, const int32_t *pos,
+                          skl_mtp_rows *r, float *out, const skl_block_attn *attn);
 
 /* ---- files --------------------------------------------------------------- */
 

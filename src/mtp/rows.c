@@ -1,6 +1,7 @@
 /* skl mtp rows: one head's forward over a few new rows whose attention the
- * caller runs over its own KV cache (speculative drafting). Not the cache
- * or the drafting loop (src/decode/spec.c), and no backward. */
+ * caller runs over its own KV cache (speculative drafting), through the
+ * block's attention callback. Not the cache or the drafting loop
+ * (src/decode/spec.c), and no backward. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,9 +65,10 @@ void skl_mtp_rows_free(skl_mtp_rows *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* The block's view of r (no rstd: nothing is differentiated). */
-static mtp_blk blk_of_rows(skl_mtp_rows *r, float *out) {
-  mtp_blk s;
+/* The block's view of r (no rstd, no lse: nothing is differentiated and
+ * the caller's attention keeps its own). */
+static skl_block_acts blk_of_rows(skl_mtp_rows *r, float *out) {
+  skl_block_acts s;
   memset(&s, 0, sizeof s);
   s.x = r->x;
   s.ln1 = r->ln1;
@@ -86,17 +88,14 @@ static mtp_blk blk_of_rows(skl_mtp_rows *r, float *out) {
   return s;
 }
 
-void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
-                      const float *hprev, const int32_t *pos, skl_mtp_rows *r) {
+void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int n,
+                          const int32_t *tok, const float *hprev, const int32_t *pos,
+                          skl_mtp_rows *r, float *out, const skl_block_attn *attn) {
   const skl_model_config *c = &h->cfg;
   const skl_mtp_params *p = &h->p[k - 1];
   mtp_input_forward(c, p, embed, tok, hprev, r->emb, r->en, NULL, r->hn, NULL, r->x, n);
   skl_rope_table(r->rope, pos, n, h->inv_freq, h->rope_attn_factor, c->head_dim);
-  mtp_blk s = blk_of_rows(r, NULL);
-  mtp_block_qkv(c, p, &s, n);
-}
-
-void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out) {
-  mtp_blk s = blk_of_rows(r, out);
-  mtp_block_out(&h->cfg, &h->p[k - 1], &s, n);
+  skl_block_weights w = mtp_block_weights(p);
+  skl_block_acts s = blk_of_rows(r, out);
+  skl_block_forward(c, &w, &s, n, attn, &skl_block_ops_sgemm);
 }

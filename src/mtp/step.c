@@ -24,12 +24,13 @@ void mtp_input_forward(const skl_model_config *c, const skl_mtp_params *p, const
               1.0f, x, C);
 }
 
-static mtp_blk blk_of(const skl_mtp_heads *h, skl_mtp_acts *a, int kk) {
+/* Head kk's stored activations as a block's (block input x, output out). */
+static skl_block_acts blk_of(const skl_mtp_heads *h, skl_mtp_acts *a, int kk) {
   const skl_model_config *c = &h->cfg;
   size_t N = a->N, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
          KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, NH = c->n_heads,
          NKV = c->n_kv_heads, b = (size_t)kk * N;
-  mtp_blk s;
+  skl_block_acts s;
   s.x = a->x + b * C;
   s.ln1 = a->ln1 + b * C;
   s.ln1_rstd = a->ln1_rstd + b;
@@ -50,18 +51,14 @@ static mtp_blk blk_of(const skl_mtp_heads *h, skl_mtp_acts *a, int kk) {
   s.act = a->act + b * FF;
   s.out = a->out + b * C;
   s.rope = a->rope;
-  s.dx = a->dx;
-  s.dln = a->dln;
-  s.dq = a->dq;
-  s.dk = a->dk;
-  s.dkraw = a->dkraw;
-  s.dv = a->dv;
-  s.datt = a->datt;
-  s.dgate = a->dgate;
-  s.dup = a->dup;
-  s.dact = a->dact;
-  s.scratch = a->scratch;
   return s;
+}
+
+static skl_block_dacts dblk_of(skl_mtp_acts *a) {
+  skl_block_dacts d = {.dx = a->dx, .dln = a->dln, .dq = a->dq, .dk = a->dk, .dv = a->dv,
+                       .dkraw = a->dkraw, .datt = a->datt, .dgate = a->dgate, .dup = a->dup,
+                       .dact = a->dact, .scratch = a->scratch};
+  return d;
 }
 
 static skl_status check_batch(const skl_mtp_heads *h, const skl_model *m, const skl_acts *ma,
@@ -145,6 +142,8 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
   mtp_teacher_topn(a, ma->lnf, wout, N, C, V);
   skl_rope_table(a->rope, a->pos, N, h->inv_freq, h->rope_attn_factor, c->head_dim);
   /* heads forward */
+  skl_attn_plan plan = mtp_attn_plan(c, B, T);
+  skl_block_attn attn = skl_block_attn_plan(&plan);
   const float *h0 = ma->x + (size_t)m->cfg.n_layers * ma->N * C;
   for (int kk = 0; kk < K; kk++) {
     const skl_mtp_params *p = &h->p[kk];
@@ -152,8 +151,9 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
     const float *hprev = kk ? a->out + (size_t)(kk - 1) * AN * C : h0;
     mtp_input_forward(c, p, m->p.embed, a->tok + orr, hprev, a->emb + o, a->en + o, a->en_rstd + orr,
                       a->hn + o, a->hn_rstd + orr, a->x + o, N);
-    mtp_blk blk = blk_of(h, a, kk);
-    mtp_block_forward(c, p, &blk, B, T);
+    skl_block_weights w = mtp_block_weights(p);
+    skl_block_acts blk = blk_of(h, a, kk);
+    skl_block_forward(c, &w, &blk, N, &attn, &skl_block_ops_sgemm);
     skl_rmsnorm_forward(a->lnf + o, a->lnf_rstd + orr, a->out + o, m->p.final_norm, N, C, c->rms_eps);
   }
   /* losses (backward from the last head down to the first trainable one) */
@@ -189,8 +189,11 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
     skl_rmsnorm_backward(a->dout + o, NULL, a->dln, a->out + o, m->p.final_norm, a->lnf_rstd + orr,
                          N, C);
     memcpy(a->dx, a->dout + o, (size_t)N * C * sizeof(float));
-    mtp_blk blk = blk_of(h, a, kk);
-    mtp_block_backward(c, p, g, &blk, B, T);
+    skl_block_weights w = mtp_block_weights(p);
+    skl_block_grads bg = mtp_block_grads(g);
+    skl_block_acts blk = blk_of(h, a, kk);
+    skl_block_dacts d = dblk_of(a);
+    skl_block_backward(c, &w, &bg, &blk, &d, N, &attn);
     /* eh_proj: u = en @ M[:, :C]^T + hn @ M[:, C:]^T ; a->dx = dL/du */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, N, 1.0f, a->dx, C, a->en + o, C, 1.0f,
                 g->eh_proj, 2 * C);
