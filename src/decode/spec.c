@@ -277,28 +277,28 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
   }
   skl_step_linear(r->x, s->cat, p->eh_proj, NULL, n, 2 * C, C, false);
   /* q, k, v */
-  skl_rmsnorm_forward(r->ln1, NULL, r->x, p->attn_norm, n, C, eps);
-  float *qd = c->qk_norm ? r->qraw : r->q, *kd = c->qk_norm ? r->kraw : r->k;
+  skl_rmsnorm_forward(r->blk.ln1, NULL, r->x, p->attn_norm, n, C, eps);
+  float *qd = c->qk_norm ? r->blk.qraw : r->blk.q, *kd = c->qk_norm ? r->blk.kraw : r->blk.k;
   skl_step_seg qkv[3] = {{p->wq, p->bq, qd, (size_t)QD, QD}, {p->wk, p->bk, kd, (size_t)KD, KD},
-                         {p->wv, p->bv, r->v, (size_t)KD, KD}};
-  skl_step_linear_segs(r->ln1, (size_t)C, n, C, qkv, 3, false);
+                         {p->wv, p->bv, r->blk.v, (size_t)KD, KD}};
+  skl_step_linear_segs(r->blk.ln1, (size_t)C, n, C, qkv, 3, false);
   if (c->qk_norm) {
-    skl_rmsnorm_forward(r->q, NULL, qd, p->q_norm, n * NH, HD, eps);
-    skl_rmsnorm_forward(r->k, NULL, kd, p->k_norm, n * NKV, HD, eps);
+    skl_rmsnorm_forward(r->blk.q, NULL, qd, p->q_norm, n * NH, HD, eps);
+    skl_rmsnorm_forward(r->blk.k, NULL, kd, p->k_norm, n * NKV, HD, eps);
   }
   skl_rope_table(r->rope, s->rpos, n, s->h->inv_freq, s->h->rope_attn_factor, HD);
-  skl_rope_forward(r->q, r->rope, n, NH, HD, (size_t)QD);
-  skl_rope_forward(r->k, r->rope, n, NKV, HD, (size_t)KD);
+  skl_rope_forward(r->blk.q, r->rope, n, NH, HD, (size_t)QD);
+  skl_rope_forward(r->blk.k, r->rope, n, NKV, HD, (size_t)KD);
   for (int gi = 0; gi < ng; gi++) {
     const hgroup *q = &g[gi];
     int local = q->j0 - q->base;
-    memcpy(skl_kv_cache_k(&s->kv, q->region, k - 1) + (size_t)local * KD, r->k + (size_t)q->row0 * KD,
+    memcpy(skl_kv_cache_k(&s->kv, q->region, k - 1) + (size_t)local * KD, r->blk.k + (size_t)q->row0 * KD,
            sizeof(float) * (size_t)q->n * KD);
-    memcpy(skl_kv_cache_v(&s->kv, q->region, k - 1) + (size_t)local * KD, r->v + (size_t)q->row0 * KD,
+    memcpy(skl_kv_cache_v(&s->kv, q->region, k - 1) + (size_t)local * KD, r->blk.v + (size_t)q->row0 * KD,
            sizeof(float) * (size_t)q->n * KD);
   }
   /* attention plan: phase 0 parents (rows of all groups reading one), phase 1 own rows */
-  memset(r->att, 0, sizeof(float) * (size_t)n * QD);
+  memset(r->blk.att, 0, sizeof(float) * (size_t)n * QD);
   for (int i = 0; i < n * NH; i++) {
     s->lse[i] = -INFINITY;
     s->lse2[i] = 0.0f;
@@ -326,7 +326,7 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
           for (int i = 0; i < q->n; i++)
             for (int h = kh * grp; h < (kh + 1) * grp; h++) {
               size_t row = (size_t)q->row0 + i, sh = row * NH + h;
-              s->queries[nq++] = (skl_step_query){r->q + row * QD + (size_t)h * HD, r->att + row * QD + (size_t)h * HD,
+              s->queries[nq++] = (skl_step_query){r->blk.q + row * QD + (size_t)h * HD, r->blk.att + row * QD + (size_t)h * HD,
                                                   &s->lse[sh], &s->lse2[sh],
                                                   ph == 0 ? q->base - q->lo : q->j0 - q->base + i + 1 - first};
             }
@@ -348,18 +348,18 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
     }
   }
   for (int i = 0; i < n * NH; i++) {
-    float *o = r->att + (size_t)i * HD, inv = 1.0f / s->lse2[i];
+    float *o = r->blk.att + (size_t)i * HD, inv = 1.0f / s->lse2[i];
     for (int e = 0; e < HD; e++) o[e] *= inv;
   }
   /* out: h = x + att @ wo^T; out = h + swiglu(...) @ w_down^T */
-  memcpy(r->h, r->x, sizeof(float) * (size_t)n * C);
-  skl_step_linear(r->h, r->att, p->wo, NULL, n, QD, C, true);
-  skl_rmsnorm_forward(r->ln2, NULL, r->h, p->mlp_norm, n, C, eps);
-  skl_step_seg gu[2] = {{p->w_gate, NULL, r->gate, (size_t)FF, FF}, {p->w_up, NULL, r->up, (size_t)FF, FF}};
-  skl_step_linear_segs(r->ln2, (size_t)C, n, C, gu, 2, false);
-  skl_swiglu_forward(r->act, r->gate, r->up, (size_t)n * FF);
-  memcpy(s->hout, r->h, sizeof(float) * (size_t)n * C);
-  skl_step_linear(s->hout, r->act, p->w_down, NULL, n, FF, C, true);
+  memcpy(r->blk.h, r->x, sizeof(float) * (size_t)n * C);
+  skl_step_linear(r->blk.h, r->blk.att, p->wo, NULL, n, QD, C, true);
+  skl_rmsnorm_forward(r->blk.ln2, NULL, r->blk.h, p->mlp_norm, n, C, eps);
+  skl_step_seg gu[2] = {{p->w_gate, NULL, r->blk.gate, (size_t)FF, FF}, {p->w_up, NULL, r->blk.up, (size_t)FF, FF}};
+  skl_step_linear_segs(r->blk.ln2, (size_t)C, n, C, gu, 2, false);
+  skl_swiglu_forward(r->blk.act, r->blk.gate, r->blk.up, (size_t)n * FF);
+  memcpy(s->hout, r->blk.h, sizeof(float) * (size_t)n * C);
+  skl_step_linear(s->hout, r->blk.act, p->w_down, NULL, n, FF, C, true);
 }
 
 /* Heads 1..K over prompt rows [lo, Pc) into region `region` (no parent):

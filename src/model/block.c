@@ -110,6 +110,91 @@ void skl_block_backward(const skl_model_config *c, const skl_block_weights *w,
   skl_rmsnorm_backward(d->dx, g->attn_norm, d->dln, a->x, w->attn_norm, a->ln1_rstd, N, C);
 }
 
+/* ---- slicing ------------------------------------------------------------ */
+
+/* *f = n floats at base + *off (NULL when sizing); *off moves past them,
+ * rounded up to 64 bytes. */
+static void take(float **f, float *base, size_t *off, size_t n) {
+  *f = base ? base + *off : NULL;
+  *off = (*off + n + 15) & ~(size_t)15;
+}
+
+size_t skl_block_acts_slice(const skl_model_config *c, size_t rows, bool stored, float *base,
+                            size_t off, skl_block_acts *a) {
+  size_t C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
+         FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD, n = rows;
+  a->ln1_rstd = a->qraw = a->kraw = a->q_rstd = a->k_rstd = a->lse = a->ln2_rstd = NULL;
+  take(&a->ln1, base, &off, n * C);
+  if (stored) take(&a->ln1_rstd, base, &off, n);
+  if (c->qk_norm) {
+    take(&a->qraw, base, &off, n * QD);
+    take(&a->kraw, base, &off, n * KD);
+    if (stored) {
+      take(&a->q_rstd, base, &off, n * NH);
+      take(&a->k_rstd, base, &off, n * NKV);
+    }
+  }
+  take(&a->q, base, &off, n * QD);
+  take(&a->k, base, &off, n * KD);
+  take(&a->v, base, &off, n * KD);
+  take(&a->att, base, &off, n * QD);
+  if (stored) take(&a->lse, base, &off, n * NH);
+  take(&a->h, base, &off, n * C);
+  take(&a->ln2, base, &off, n * C);
+  if (stored) take(&a->ln2_rstd, base, &off, n);
+  take(&a->gate, base, &off, n * FF);
+  take(&a->up, base, &off, n * FF);
+  take(&a->act, base, &off, n * FF);
+  return off;
+}
+
+size_t skl_block_dacts_slice(const skl_model_config *c, size_t rows, float *base, size_t off,
+                             skl_block_dacts *d) {
+  size_t C = c->hidden_size, HD = c->head_dim, FF = c->intermediate_size,
+         QD = (size_t)c->n_heads * HD, KD = (size_t)c->n_kv_heads * HD, n = rows;
+  take(&d->dx, base, &off, n * C);
+  take(&d->dln, base, &off, n * C);
+  take(&d->dq, base, &off, n * QD);
+  take(&d->dk, base, &off, n * KD);
+  d->dkraw = NULL;
+  if (c->qk_norm) take(&d->dkraw, base, &off, n * KD);
+  take(&d->dv, base, &off, n * KD);
+  take(&d->datt, base, &off, n * QD);
+  take(&d->dgate, base, &off, n * FF);
+  take(&d->dup, base, &off, n * FF);
+  take(&d->dact, base, &off, n * FF);
+  return off;
+}
+
+skl_block_acts skl_block_acts_at(const skl_model_config *c, const skl_block_acts *a, size_t r) {
+  size_t C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
+         FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
+  skl_block_acts b = *a;
+#define MOVE(f, width) \
+  if (b.f) b.f += r * (width)
+  MOVE(x, C);
+  MOVE(ln1, C);
+  MOVE(ln1_rstd, 1);
+  MOVE(qraw, QD);
+  MOVE(kraw, KD);
+  MOVE(q_rstd, NH);
+  MOVE(k_rstd, NKV);
+  MOVE(q, QD);
+  MOVE(k, KD);
+  MOVE(v, KD);
+  MOVE(att, QD);
+  MOVE(lse, NH);
+  MOVE(h, C);
+  MOVE(ln2, C);
+  MOVE(ln2_rstd, 1);
+  MOVE(gate, FF);
+  MOVE(up, FF);
+  MOVE(act, FF);
+  MOVE(out, C);
+#undef MOVE
+  return b;
+}
+
 /* ---- attention plans ---------------------------------------------------- */
 
 /* Repeat i of call a: its shape (documents advanced) and first query and

@@ -72,6 +72,23 @@ typedef struct {
   float *scratch;               /* the attention backward's (skl_attn_scratch_floats) */
 } skl_block_dacts;
 
+/* Activations live in their owner's one allocation (llm.c style: sized,
+ * then sliced). skl_block_acts_slice takes the fields of `rows` rows from
+ * base + off, each 64-byte aligned, in a fixed order: ln1, qraw, kraw, q,
+ * k, v, att, h, ln2, gate, up, act, with ln1_rstd, q_rstd, k_rstd, lse and
+ * ln2_rstd when `stored` (a backward follows); q/k norm fields only with
+ * qk_norm. x, out and rope are the owner's and left untouched. base NULL:
+ * sizing only (fields NULL). @return the offset past the slices. */
+size_t skl_block_acts_slice(const skl_model_config *c, size_t rows, bool stored, float *base,
+                            size_t off, skl_block_acts *a);
+/* The backward scratch of `rows` rows the same way (scratch left to the
+ * owner). @return the offset past the slices. */
+size_t skl_block_dacts_slice(const skl_model_config *c, size_t rows, float *base, size_t off,
+                             skl_block_dacts *d);
+/* a's view moved r rows on: every non-NULL field but rope advanced by r
+ * rows of its width (a stored layer slot, an MTP head's slab). */
+skl_block_acts skl_block_acts_at(const skl_model_config *c, const skl_block_acts *a, size_t r);
+
 /* The block's attention, which its caller owns: the K/V rows its queries
  * see (a packed batch, a shared prefix, a KV cache). forward fills a->att
  * (and a->lse where a backward follows) from a->q, a->k, a->v; backward

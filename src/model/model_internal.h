@@ -57,11 +57,11 @@ void skl_stack_forward(skl_model *m, skl_acts *a, const int32_t *tokens, int N,
                        const skl_attn_plan *ap);
 /* The fused output projection + cross-entropy of rows r0..N-1 (targets,
  * a->coef) at logit scale s (0: 1) into a->logp / a->entropy; with
- * backward, dL/dlnf of all N rows into a->dln (rows below r0 zero) and the
+ * backward, dL/dlnf of all N rows into a->d.dln (rows below r0 zero) and the
  * output weights' gradient. Scales a->lnf in place. @return the loss. */
 double skl_stack_head(skl_model *m, skl_acts *a, const int32_t *targets, int N, int r0,
                       float logit_scale, bool backward);
-/* The backward of skl_stack_forward from a->dln (dL/dlnf), ACCUMULATING
+/* The backward of skl_stack_forward from a->d.dln (dL/dlnf), ACCUMULATING
  * into m->g; with a->recompute, re-runs each layer's forward first. */
 void skl_stack_backward(skl_model *m, skl_acts *a, const int32_t *tokens, int N,
                         const skl_attn_plan *ap);

@@ -10,42 +10,14 @@
 
 /* ---- one layer ---------------------------------------------------------- */
 
-/* pointer to layer-slot activations: stored slot for layer l */
-#define SLOT(a, field, l, width) ((a)->field + (size_t)((a)->recompute ? 0 : (l)) * (a)->N * (width))
-
-/* Layer l's stored activations as a block's: input x[l], output x[l+1]. */
+/* Layer l's stored activations as a block's: its slot (0 with
+ * recompute), input x[l], output x[l+1]. */
 static skl_block_acts layer_acts(const skl_model_config *c, skl_acts *a, int l) {
-  size_t C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
-         FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
-  skl_block_acts w;
+  size_t C = c->hidden_size;
+  skl_block_acts w = skl_block_acts_at(c, &a->blk, (size_t)(a->recompute ? 0 : l) * a->N);
   w.x = a->x + (size_t)l * a->N * C;
   w.out = a->x + (size_t)(l + 1) * a->N * C;
-  w.ln1 = SLOT(a, ln1, l, C);
-  w.ln1_rstd = SLOT(a, ln1_rstd, l, 1);
-  w.qraw = c->qk_norm ? SLOT(a, qraw, l, QD) : NULL;
-  w.kraw = c->qk_norm ? SLOT(a, kraw, l, KD) : NULL;
-  w.q_rstd = c->qk_norm ? SLOT(a, q_rstd, l, NH) : NULL;
-  w.k_rstd = c->qk_norm ? SLOT(a, k_rstd, l, NKV) : NULL;
-  w.q = SLOT(a, q, l, QD);
-  w.k = SLOT(a, k, l, KD);
-  w.v = SLOT(a, v, l, KD);
-  w.att = SLOT(a, att, l, QD);
-  w.lse = SLOT(a, lse, l, NH);
-  w.h = SLOT(a, h, l, C);
-  w.ln2 = SLOT(a, ln2, l, C);
-  w.ln2_rstd = SLOT(a, ln2_rstd, l, 1);
-  w.gate = SLOT(a, gate, l, FF);
-  w.up = SLOT(a, up, l, FF);
-  w.act = SLOT(a, act, l, FF);
-  w.rope = a->rope;
   return w;
-}
-
-static skl_block_dacts stack_dacts(skl_acts *a) {
-  skl_block_dacts d = {.dx = a->dx, .dln = a->dln, .dq = a->dq, .dk = a->dk, .dv = a->dv,
-                       .dkraw = a->dkraw, .datt = a->datt, .dgate = a->dgate, .dup = a->dup,
-                       .dact = a->dact, .scratch = a->scratch};
-  return d;
 }
 
 static void layer_forward(skl_model *m, skl_acts *a, int N, const skl_block_attn *at, int l) {
@@ -54,13 +26,12 @@ static void layer_forward(skl_model *m, skl_acts *a, int N, const skl_block_attn
   skl_block_forward(&m->cfg, &w, &ba, N, at, NULL);
 }
 
-/* a->dx holds dL/dx_{l+1} on entry and dL/dx_l on return. */
+/* a->d.dx holds dL/dx_{l+1} on entry and dL/dx_l on return. */
 static void layer_backward(skl_model *m, skl_acts *a, int N, const skl_block_attn *at, int l) {
   skl_block_weights w = skl_params_block(&m->cfg, &m->p, l);
   skl_block_grads g = skl_params_block_grads(&m->cfg, &m->g, l);
   skl_block_acts ba = layer_acts(&m->cfg, a, l);
-  skl_block_dacts d = stack_dacts(a);
-  skl_block_backward(&m->cfg, &w, &g, &ba, &d, N, at);
+  skl_block_backward(&m->cfg, &w, &g, &ba, &a->d, N, at);
 }
 
 /* ---- the stack ---------------------------------------------------------- */
@@ -84,7 +55,7 @@ double skl_stack_head(skl_model *m, skl_acts *a, const int32_t *targets, int N, 
   float *dwout = NULL;
   if (backward) {
     dwout = m->g.lm_head ? m->g.lm_head : m->g.embed;
-    memset(a->dln, 0, sizeof(float) * N * C);
+    memset(a->d.dln, 0, sizeof(float) * N * C);
   }
   /* logits * s = (s * lnf) @ W^T: lnf is not needed after the CE, so its
    * rows are scaled in place, and the gradient w.r.t. them by s afterwards */
@@ -94,11 +65,11 @@ double skl_stack_head(skl_model *m, skl_acts *a, const int32_t *targets, int N, 
     for (size_t i = 0; i < n; i++) a->lnf[o + i] *= ls;
   double loss = 0.0;
   if (N > r0)
-    loss = skl_ce_fused(a->logp + r0, a->entropy + r0, a->top1 + r0, backward ? a->dln + o : NULL, dwout,
+    loss = skl_ce_fused(a->logp + r0, a->entropy + r0, a->top1 + r0, backward ? a->d.dln + o : NULL, dwout,
                         a->lnf + o, wout, targets + r0, a->coef + r0, N - r0, C, c->vocab_size,
                         a->scratch);
   if (backward && ls != 1.0f)
-    for (size_t i = 0; i < n; i++) a->dln[o + i] *= ls;
+    for (size_t i = 0; i < n; i++) a->d.dln[o + i] *= ls;
   return loss;
 }
 
@@ -106,13 +77,13 @@ void skl_stack_backward(skl_model *m, skl_acts *a, const int32_t *tokens, int N,
                         const skl_attn_plan *ap) {
   const skl_model_config *c = &m->cfg;
   int C = c->hidden_size, L = c->n_layers;
-  memset(a->dx, 0, sizeof(float) * N * C);
-  skl_rmsnorm_backward(a->dx, m->g.final_norm, a->dln, a->x + (size_t)L * a->N * C, m->p.final_norm,
+  memset(a->d.dx, 0, sizeof(float) * N * C);
+  skl_rmsnorm_backward(a->d.dx, m->g.final_norm, a->d.dln, a->x + (size_t)L * a->N * C, m->p.final_norm,
                        a->lnf_rstd, N, C);
   skl_block_attn at = skl_block_attn_plan(ap);
   for (int l = L - 1; l >= 0; l--) {
     if (a->recompute && l != L - 1) layer_forward(m, a, N, &at, l);
     layer_backward(m, a, N, &at, l);
   }
-  skl_embed_backward(m->g.embed, a->dx, tokens, N, C);
+  skl_embed_backward(m->g.embed, a->d.dx, tokens, N, C);
 }

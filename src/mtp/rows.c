@@ -10,8 +10,7 @@
 
 /* Slice r's buffers for cfg (base NULL: sizing only); @return floats. */
 static size_t rows_slice(const skl_model_config *c, int R, float *base, skl_mtp_rows *r) {
-  size_t n = (size_t)R, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
-         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  size_t n = (size_t)R, C = c->hidden_size, HD = c->head_dim;
   size_t off = 0;
 #define TAKE(field, cnt)                   \
   do {                                     \
@@ -23,24 +22,12 @@ static size_t rows_slice(const skl_model_config *c, int R, float *base, skl_mtp_
   TAKE(en, n * C);
   TAKE(hn, n * C);
   TAKE(x, n * C);
-  TAKE(ln1, n * C);
-  if (c->qk_norm) {
-    TAKE(qraw, n * QD);
-    TAKE(kraw, n * KD);
-  } else {
-    r->qraw = r->kraw = NULL;
-  }
-  TAKE(q, n * QD);
-  TAKE(att, n * QD);
-  TAKE(k, n * KD);
-  TAKE(v, n * KD);
-  TAKE(h, n * C);
-  TAKE(ln2, n * C);
-  TAKE(gate, n * FF);
-  TAKE(up, n * FF);
-  TAKE(act, n * FF);
+  off = skl_block_acts_slice(c, n, false, base, off, &r->blk);
   TAKE(rope, n * HD);
 #undef TAKE
+  r->blk.x = r->x;
+  r->blk.out = NULL;
+  r->blk.rope = r->rope;
   return off;
 }
 
@@ -65,29 +52,6 @@ void skl_mtp_rows_free(skl_mtp_rows *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* The block's view of r (no rstd, no lse: nothing is differentiated and
- * the caller's attention keeps its own). */
-static skl_block_acts blk_of_rows(skl_mtp_rows *r, float *out) {
-  skl_block_acts s;
-  memset(&s, 0, sizeof s);
-  s.x = r->x;
-  s.ln1 = r->ln1;
-  s.qraw = r->qraw;
-  s.kraw = r->kraw;
-  s.q = r->q;
-  s.k = r->k;
-  s.v = r->v;
-  s.att = r->att;
-  s.h = r->h;
-  s.ln2 = r->ln2;
-  s.gate = r->gate;
-  s.up = r->up;
-  s.act = r->act;
-  s.out = out;
-  s.rope = r->rope;
-  return s;
-}
-
 void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int n,
                           const int32_t *tok, const float *hprev, const int32_t *pos,
                           skl_mtp_rows *r, float *out, const skl_block_attn *attn) {
@@ -96,6 +60,7 @@ void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int
   mtp_input_forward(c, p, embed, tok, hprev, r->emb, r->en, NULL, r->hn, NULL, r->x, n);
   skl_rope_table(r->rope, pos, n, h->inv_freq, h->rope_attn_factor, c->head_dim);
   skl_block_weights w = mtp_block_weights(p);
-  skl_block_acts s = blk_of_rows(r, out);
+  skl_block_acts s = r->blk;
+  s.out = out;
   skl_block_forward(c, &w, &s, n, attn, &skl_block_ops_sgemm);
 }
