@@ -75,6 +75,7 @@ void skl_block_backward(const skl_model_config *c, const skl_block_weights *w,
                         const skl_block_dacts *d, int N, const skl_block_attn *attn) {
   int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim,
       FF = c->intermediate_size, QD = NH * HD, KD = NKV * HD;
+  SKL_ASSERT(attn->backward && a->ln1_rstd && a->ln2_rstd && a->lse);
 
   /* MLP: out = h + down(swiglu(gate(ln2), up(ln2))) */
   skl_gemm(false, false, N, FF, C, 1.0f, d->dx, C, w->w_down, FF, 0.0f, d->dact, FF);
