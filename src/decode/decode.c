@@ -1,6 +1,7 @@
-/* skl decode: the KV cache and the cached forward of token rows (prefill
- * chunks and batched steps), mirroring model.c's layer math. Not sampling
- * or the generate loop (generate.c). */
+/* skl decode: the KV cache and the cached forward of token rows: prefill
+ * chunks (the decoder block of model/block.c over a KV cache) and batched
+ * steps (step_rows: the step kernels, tested against the block). Not
+ * sampling or the generate loop (generate.c). */
 #include "decode/decode.h"
 
 #include <cblas.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "decode/step_kernels.h"
+#include "model/block.h"
 #include "model/layers.h"
 
 /* ---- KV cache ------------------------------------------------------------ */
@@ -307,18 +309,45 @@ static void group_attention(skl_decoder *d, const row_group *g, int l) {
   }
 }
 
+/* The prefill's attention of layer l (forward_rows' block callback): each
+ * group's rows' K/V appended to its region, then its queries attend the
+ * region (and its parent). */
+typedef struct {
+  skl_decoder *d;
+  int l, ng;
+} rows_attn;
+
+static void rows_attention(void *ctx, const skl_block_acts *a, int n) {
+  const rows_attn *t = ctx;
+  skl_decoder *d = t->d;
+  skl_kv_cache *kv = &d->kv;
+  size_t KD = (size_t)d->m->cfg.n_kv_heads * d->m->cfg.head_dim;
+  int l = t->l;
+  (void)n;
+  for (int gi = 0; gi < t->ng; gi++) {
+    const row_group *g = &d->groups[gi];
+    const float *k = a->k + (size_t)g->row0 * KD, *v = a->v + (size_t)g->row0 * KD;
+    memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, k, sizeof(float) * (size_t)g->n * KD);
+    memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, v, sizeof(float) * (size_t)g->n * KD);
+    head_store_rows(d, g->region, l, g->j0, k, v, g->n);
+    group_attention(d, g, l);
+  }
+}
+
 /* The cached forward of n rows in ng groups (tokens already checked):
  * appends their K/V to the regions and, if logits != NULL, writes the
  * logits of the rows listed in out_rows[n_out] (NULL: rows 0..n_out-1)
- * into logits[n_out, V]. */
+ * into logits[n_out, V]. Each layer is the block (model/block.c) in place
+ * on the decoder's scratch, its linears on the step kernels up to
+ * SMALL_ROWS rows. */
 static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, const int *out_rows, int n_out,
                          float *logits, float *hidden) {
+  static const skl_block_ops ops = {linear, linear_add};
   skl_model *m = d->m;
   const skl_model_config *c = &m->cfg;
   const skl_params *p = &m->p;
   skl_kv_cache *kv = &d->kv;
-  int C = c->hidden_size, NH = c->n_heads, NKV = c->n_kv_heads, HD = c->head_dim, FF = c->intermediate_size,
-      QD = NH * HD, KD = NKV * HD;
+  int C = c->hidden_size, HD = c->head_dim;
   for (int gi = 0; gi < ng; gi++) {
     const row_group *g = &d->groups[gi];
     int par = kv->parent[g->region], P = par >= 0 ? kv->len[par] : 0;
@@ -326,33 +355,16 @@ static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, c
   }
   skl_rope_table(d->cs, d->pos, n, m->inv_freq, m->rope_attn_factor, HD);
   skl_embed_forward(d->x, tokens, p->embed, n, C);
+  /* no backward follows: norms and SwiGLU in place, the residual stream x
+   * updated in place (h = out = x) */
+  skl_block_acts ba = {.x = d->x, .ln1 = d->ln, .qraw = d->q, .kraw = d->k, .q = d->q, .k = d->k,
+                       .v = d->v, .att = d->att, .lse = d->lse, .h = d->x, .ln2 = d->ln,
+                       .gate = d->gate, .up = d->up, .act = d->gate, .out = d->x, .rope = d->cs};
   for (int l = 0; l < c->n_layers; l++) {
-    skl_rmsnorm_forward(d->ln, NULL, d->x, p->attn_norm + (size_t)l * C, n, C, c->rms_eps);
-    linear(d->q, d->ln, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD);
-    linear(d->k, d->ln, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD);
-    linear(d->v, d->ln, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD);
-    if (c->qk_norm) {
-      skl_rmsnorm_forward(d->q, NULL, d->q, p->q_norm + (size_t)l * HD, n * NH, HD, c->rms_eps);
-      skl_rmsnorm_forward(d->k, NULL, d->k, p->k_norm + (size_t)l * HD, n * NKV, HD, c->rms_eps);
-    }
-    skl_rope_forward(d->q, d->cs, n, NH, HD, QD);
-    skl_rope_forward(d->k, d->cs, n, NKV, HD, KD);
-    for (int gi = 0; gi < ng; gi++) {
-      const row_group *g = &d->groups[gi];
-      memcpy(skl_kv_cache_k(kv, g->region, l) + (size_t)g->j0 * KD, d->k + (size_t)g->row0 * KD,
-             sizeof(float) * (size_t)g->n * KD);
-      memcpy(skl_kv_cache_v(kv, g->region, l) + (size_t)g->j0 * KD, d->v + (size_t)g->row0 * KD,
-             sizeof(float) * (size_t)g->n * KD);
-      head_store_rows(d, g->region, l, g->j0, d->k + (size_t)g->row0 * KD, d->v + (size_t)g->row0 * KD, g->n);
-      group_attention(d, g, l);
-    }
-    /* x += att @ wo^T; x += swiglu(...) @ w_down^T (model.c's order) */
-    linear_add(d->x, d->att, p->wo + (size_t)l * C * QD, n, QD, C);
-    skl_rmsnorm_forward(d->ln, NULL, d->x, p->mlp_norm + (size_t)l * C, n, C, c->rms_eps);
-    linear(d->gate, d->ln, p->w_gate + (size_t)l * FF * C, NULL, n, C, FF);
-    linear(d->up, d->ln, p->w_up + (size_t)l * FF * C, NULL, n, C, FF);
-    skl_swiglu_forward(d->gate, d->gate, d->up, (size_t)n * FF);
-    linear_add(d->x, d->gate, p->w_down + (size_t)l * C * FF, n, FF, C);
+    skl_block_weights w = skl_params_block(c, p, l);
+    rows_attn t = {d, l, ng};
+    skl_block_attn at = {rows_attention, NULL, &t};
+    skl_block_forward(c, &w, &ba, n, &at, &ops);
   }
   for (int gi = 0; gi < ng; gi++) kv->len[d->groups[gi].region] = d->groups[gi].j0 + d->groups[gi].n;
   if (hidden) memcpy(hidden, d->x, sizeof(float) * (size_t)n * C);
@@ -372,7 +384,7 @@ static void forward_rows(skl_decoder *d, int n, const int32_t *tokens, int ng, c
  * other rows of the call nor on the thread count. A handful of parallel
  * regions per layer (fused q/k/v, attention tasks, fused gate/up, the two
  * residual linears); the row-local work (norms, RoPE) runs serially. The
- * math is model.c's: same formulas, float accumulation. */
+ * math is the block's (model/block.c): same formulas, float accumulation. */
 
 /* out[C] = x[C] / sqrt(mean(x^2) + eps) * w[C] (layers.c's formula) */
 static void rmsnorm_row(float *o, const float *x, const float *w, int C, float eps) {

@@ -1,6 +1,8 @@
 /* skl decode: KV-cached incremental inference of an skl_model: a cache
  * sized up front, chunked prefill, batched one-token steps, shared-prefix
- * groups, and a generate loop with per-sequence sampling. Not training
+ * groups, and a generate loop with per-sequence sampling. Prefill chunks
+ * run the training's decoder block (model/block.h) over the cache; steps
+ * run the step kernels (step_kernels.h), tested against it. Not training
  * (model/model.h) and not speculative decoding (MTP).
  *
  * Usage (G rollouts of one prompt, prompt prefilled once):
@@ -117,8 +119,8 @@ skl_status skl_decoder_extend(skl_decoder *d, int slot, const int32_t *tokens, i
  * gives for the same token at the same position (greedy speculative output
  * == plain greedy output, guaranteed); they read the weights and each
  * slot's K/V once for all its rows.
- * !exact: the prefill kernels (sgemm, tiled attention); same math, other
- * float order (greedy may differ from plain where two logits tie to
+ * !exact: the prefill path, model/block.c's decoder block (sgemm, tiled
+ * attention); same math, other float order (greedy may differ from plain where two logits tie to
  * rounding), and no faster (bench decode --verify-rows).
  * @return SKL_OK or SKL_ERR_RANGE (slot, count, token id, capacity) */
 skl_status skl_decoder_verify(skl_decoder *d, int n, const int *slots, const int *counts, const int32_t *tokens,

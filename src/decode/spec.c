@@ -1,6 +1,7 @@
 /* skl spec: speculative generation with MTP heads: the heads' caches, the
  * draft / verify / accept rounds over a batch of sequences. Not the cached
- * main forward (decode.c) nor the head block math (mtp/rows.c). */
+ * main forward (decode.c) nor the head block's maths (model/block.c via
+ * mtp/rows.c; head_forward_step is its step-kernel twin). */
 #include "decode/spec.h"
 
 #include <math.h>
@@ -194,12 +195,21 @@ static float *ring_row(const skl_spec *s, int slot, int depth, int j) {
   return s->ring + (((size_t)slot * s->K + depth) * s->W + (size_t)(j % s->W)) * s->C;
 }
 
-/* Head k over the rows of ng groups (inputs in s->rtok, s->rpos, s->hprev):
- * appends their K/V to the heads' cache and writes h^k into s->hout. */
-static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows) {
+/* The heads' cached attention of one head forward over ng groups (the
+ * block's attention callback): appends the rows' K/V to head k's cache,
+ * then each group's queries attend its own rows (and its parent's). */
+typedef struct {
+  skl_spec *s;
+  int k, ng;
+  const hgroup *g;
+} head_attn;
+
+static void head_attention(void *ctx, const skl_block_acts *ba, int N) {
+  const head_attn *t = ctx;
+  skl_spec *s = t->s;
   const skl_model_config *c = &s->h->cfg;
-  skl_mtp_rows *r = &s->rows;
-  skl_mtp_rows_qkv(s->h, k, s->m->p.embed, nrows, s->rtok, s->hprev, s->rpos, r);
+  int k = t->k;
+  (void)N;
   skl_attn_shape sh = {0};
   sh.NH = c->n_heads;
   sh.NKV = c->n_kv_heads;
@@ -210,20 +220,20 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
   sh.work = s->attn_work;
   sh.work_floats = s->attn_work_floats;
   size_t KD = (size_t)s->KD, QD = (size_t)s->QD;
-  for (int gi = 0; gi < ng; gi++) {
-    const hgroup *q = &g[gi];
+  for (int gi = 0; gi < t->ng; gi++) {
+    const hgroup *q = &t->g[gi];
     int local = q->j0 - q->base;
     float *kc = skl_kv_cache_k(&s->kv, q->region, k - 1), *vc = skl_kv_cache_v(&s->kv, q->region, k - 1);
-    memcpy(kc + (size_t)local * KD, r->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
-    memcpy(vc + (size_t)local * KD, r->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    memcpy(kc + (size_t)local * KD, ba->k + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
+    memcpy(vc + (size_t)local * KD, ba->v + (size_t)q->row0 * KD, sizeof(float) * (size_t)q->n * KD);
     int o0 = q->lo > q->base ? q->lo - q->base : 0; /* first own row attended */
     skl_attn_shape a = sh;
     a.Tq = q->n;
     a.Tk = local + q->n - o0;
     a.q_off = q->j0;
     a.k_off = q->base + o0;
-    float *att = r->att + (size_t)q->row0 * QD;
-    const float *qr = r->q + (size_t)q->row0 * QD;
+    float *att = ba->att + (size_t)q->row0 * QD;
+    const float *qr = ba->q + (size_t)q->row0 * QD;
     skl_attn_forward(att, s->lse, qr, kc + (size_t)o0 * KD, vc + (size_t)o0 * KD, &a);
     if (q->par >= 0 && q->base > q->lo) {
       skl_attn_shape b = a;
@@ -234,11 +244,19 @@ static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows)
       skl_attn_merge(att, s->lse, s->att2, s->lse2, &a);
     }
   }
-  skl_mtp_rows_out(s->h, k, nrows, r, s->hout);
+}
+
+/* Head k over the rows of ng groups (inputs in s->rtok, s->rpos, s->hprev):
+ * the MTP block (mtp/rows.c) with the cached attention above; appends the
+ * rows' K/V to the heads' cache and writes h^k into s->hout. */
+static void head_forward(skl_spec *s, int k, const hgroup *g, int ng, int nrows) {
+  head_attn t = {s, k, ng, g};
+  skl_block_attn at = {head_attention, NULL, &t};
+  skl_mtp_rows_forward(s->h, k, s->m->p.embed, nrows, s->rtok, s->hprev, s->rpos, &s->rows, s->hout, &at);
 }
 
 /* Head k over the few rows of a draft round, on the decoder's step
- * kernels (mtp/rows.c's math: same formulas; weights read once for all
+ * kernels (model/block.c's math: same formulas; weights read once for all
  * rows, each row's arithmetic independent of the others, so a draft does
  * not depend on which sequences draft with it). Attention: rows of groups
  * sharing a parent read its K/V once (one task per kv head), then each
@@ -259,28 +277,28 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
   }
   skl_step_linear(r->x, s->cat, p->eh_proj, NULL, n, 2 * C, C, false);
   /* q, k, v */
-  skl_rmsnorm_forward(r->ln1, NULL, r->x, p->attn_norm, n, C, eps);
-  float *qd = c->qk_norm ? r->qraw : r->q, *kd = c->qk_norm ? r->kraw : r->k;
+  skl_rmsnorm_forward(r->blk.ln1, NULL, r->x, p->attn_norm, n, C, eps);
+  float *qd = c->qk_norm ? r->blk.qraw : r->blk.q, *kd = c->qk_norm ? r->blk.kraw : r->blk.k;
   skl_step_seg qkv[3] = {{p->wq, p->bq, qd, (size_t)QD, QD}, {p->wk, p->bk, kd, (size_t)KD, KD},
-                         {p->wv, p->bv, r->v, (size_t)KD, KD}};
-  skl_step_linear_segs(r->ln1, (size_t)C, n, C, qkv, 3, false);
+                         {p->wv, p->bv, r->blk.v, (size_t)KD, KD}};
+  skl_step_linear_segs(r->blk.ln1, (size_t)C, n, C, qkv, 3, false);
   if (c->qk_norm) {
-    skl_rmsnorm_forward(r->q, NULL, qd, p->q_norm, n * NH, HD, eps);
-    skl_rmsnorm_forward(r->k, NULL, kd, p->k_norm, n * NKV, HD, eps);
+    skl_rmsnorm_forward(r->blk.q, NULL, qd, p->q_norm, n * NH, HD, eps);
+    skl_rmsnorm_forward(r->blk.k, NULL, kd, p->k_norm, n * NKV, HD, eps);
   }
   skl_rope_table(r->rope, s->rpos, n, s->h->inv_freq, s->h->rope_attn_factor, HD);
-  skl_rope_forward(r->q, r->rope, n, NH, HD, (size_t)QD);
-  skl_rope_forward(r->k, r->rope, n, NKV, HD, (size_t)KD);
+  skl_rope_forward(r->blk.q, r->rope, n, NH, HD, (size_t)QD);
+  skl_rope_forward(r->blk.k, r->rope, n, NKV, HD, (size_t)KD);
   for (int gi = 0; gi < ng; gi++) {
     const hgroup *q = &g[gi];
     int local = q->j0 - q->base;
-    memcpy(skl_kv_cache_k(&s->kv, q->region, k - 1) + (size_t)local * KD, r->k + (size_t)q->row0 * KD,
+    memcpy(skl_kv_cache_k(&s->kv, q->region, k - 1) + (size_t)local * KD, r->blk.k + (size_t)q->row0 * KD,
            sizeof(float) * (size_t)q->n * KD);
-    memcpy(skl_kv_cache_v(&s->kv, q->region, k - 1) + (size_t)local * KD, r->v + (size_t)q->row0 * KD,
+    memcpy(skl_kv_cache_v(&s->kv, q->region, k - 1) + (size_t)local * KD, r->blk.v + (size_t)q->row0 * KD,
            sizeof(float) * (size_t)q->n * KD);
   }
   /* attention plan: phase 0 parents (rows of all groups reading one), phase 1 own rows */
-  memset(r->att, 0, sizeof(float) * (size_t)n * QD);
+  memset(r->blk.att, 0, sizeof(float) * (size_t)n * QD);
   for (int i = 0; i < n * NH; i++) {
     s->lse[i] = -INFINITY;
     s->lse2[i] = 0.0f;
@@ -308,7 +326,7 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
           for (int i = 0; i < q->n; i++)
             for (int h = kh * grp; h < (kh + 1) * grp; h++) {
               size_t row = (size_t)q->row0 + i, sh = row * NH + h;
-              s->queries[nq++] = (skl_step_query){r->q + row * QD + (size_t)h * HD, r->att + row * QD + (size_t)h * HD,
+              s->queries[nq++] = (skl_step_query){r->blk.q + row * QD + (size_t)h * HD, r->blk.att + row * QD + (size_t)h * HD,
                                                   &s->lse[sh], &s->lse2[sh],
                                                   ph == 0 ? q->base - q->lo : q->j0 - q->base + i + 1 - first};
             }
@@ -330,18 +348,18 @@ static void head_forward_step(skl_spec *s, int k, const hgroup *g, int ng, int n
     }
   }
   for (int i = 0; i < n * NH; i++) {
-    float *o = r->att + (size_t)i * HD, inv = 1.0f / s->lse2[i];
+    float *o = r->blk.att + (size_t)i * HD, inv = 1.0f / s->lse2[i];
     for (int e = 0; e < HD; e++) o[e] *= inv;
   }
   /* out: h = x + att @ wo^T; out = h + swiglu(...) @ w_down^T */
-  memcpy(r->h, r->x, sizeof(float) * (size_t)n * C);
-  skl_step_linear(r->h, r->att, p->wo, NULL, n, QD, C, true);
-  skl_rmsnorm_forward(r->ln2, NULL, r->h, p->mlp_norm, n, C, eps);
-  skl_step_seg gu[2] = {{p->w_gate, NULL, r->gate, (size_t)FF, FF}, {p->w_up, NULL, r->up, (size_t)FF, FF}};
-  skl_step_linear_segs(r->ln2, (size_t)C, n, C, gu, 2, false);
-  skl_swiglu_forward(r->act, r->gate, r->up, (size_t)n * FF);
-  memcpy(s->hout, r->h, sizeof(float) * (size_t)n * C);
-  skl_step_linear(s->hout, r->act, p->w_down, NULL, n, FF, C, true);
+  memcpy(r->blk.h, r->x, sizeof(float) * (size_t)n * C);
+  skl_step_linear(r->blk.h, r->blk.att, p->wo, NULL, n, QD, C, true);
+  skl_rmsnorm_forward(r->blk.ln2, NULL, r->blk.h, p->mlp_norm, n, C, eps);
+  skl_step_seg gu[2] = {{p->w_gate, NULL, r->blk.gate, (size_t)FF, FF}, {p->w_up, NULL, r->blk.up, (size_t)FF, FF}};
+  skl_step_linear_segs(r->blk.ln2, (size_t)C, n, C, gu, 2, false);
+  skl_swiglu_forward(r->blk.act, r->blk.gate, r->blk.up, (size_t)n * FF);
+  memcpy(s->hout, r->blk.h, sizeof(float) * (size_t)n * C);
+  skl_step_linear(s->hout, r->blk.act, p->w_down, NULL, n, FF, C, true);
 }
 
 /* Heads 1..K over prompt rows [lo, Pc) into region `region` (no parent):

@@ -84,6 +84,33 @@ static size_t params_slice(const skl_model_config *c, float *base, skl_params *p
   return off;
 }
 
+/* skl_params' per-layer fields with their floats per layer (sizes C, QD,
+ * KD, FF, HD in scope), for the block views below. */
+#define LAYER_FIELDS(X)                                                                       \
+  X(attn_norm, C) X(wq, QD * C) X(bq, QD) X(wk, KD * C) X(bk, KD) X(wv, KD * C) X(bv, KD)    \
+  X(q_norm, HD) X(k_norm, HD) X(wo, C * QD) X(mlp_norm, C) X(w_gate, FF * C) X(w_up, FF * C) \
+  X(w_down, C * FF)
+
+skl_block_weights skl_params_block(const skl_model_config *c, const skl_params *p, int l) {
+  size_t C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  skl_block_weights w;
+#define X(f, n) w.f = p->f ? p->f + (size_t)l * (n) : NULL;
+  LAYER_FIELDS(X)
+#undef X
+  return w;
+}
+
+skl_block_grads skl_params_block_grads(const skl_model_config *c, const skl_params *g, int l) {
+  size_t C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
+         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  skl_block_grads w;
+#define X(f, n) w.f = g->f ? g->f + (size_t)l * (n) : NULL;
+  LAYER_FIELDS(X)
+#undef X
+  return w;
+}
+
 size_t skl_model_param_count(const skl_model_config *cfg) {
   skl_params p;
   return params_slice(cfg, NULL, &p);
@@ -201,9 +228,8 @@ const skl_tensor_info *skl_model_find_tensor(const skl_model *m, const char *nam
 
 static size_t acts_slice(const skl_model_config *c, int B, int T, bool recompute, float *base,
                          skl_acts *a) {
-  size_t N = (size_t)B * T, C = c->hidden_size, L = c->n_layers, QD = (size_t)c->n_heads * c->head_dim,
-         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, NH = c->n_heads,
-         NKV = c->n_kv_heads, HD = c->head_dim;
+  size_t N = (size_t)B * T, C = c->hidden_size, L = c->n_layers, NH = c->n_heads,
+         HD = c->head_dim;
   size_t Ls = recompute ? 1 : L, off = 0;
   a->B = B;
   a->T = T;
@@ -217,27 +243,7 @@ static size_t acts_slice(const skl_model_config *c, int B, int T, bool recompute
     off = (off + 15) & ~(size_t)15; /* 64-byte aligned */  \
   } while (0)
   TAKE(x, (L + 1) * N * C);
-  TAKE(ln1, Ls * N * C);
-  TAKE(ln1_rstd, Ls * N);
-  if (c->qk_norm) {
-    TAKE(qraw, Ls * N * QD);
-    TAKE(kraw, Ls * N * KD);
-    TAKE(q_rstd, Ls * N * NH);
-    TAKE(k_rstd, Ls * N * NKV);
-  } else {
-    a->qraw = a->kraw = a->q_rstd = a->k_rstd = NULL;
-  }
-  TAKE(q, Ls * N * QD);
-  TAKE(k, Ls * N * KD);
-  TAKE(v, Ls * N * KD);
-  TAKE(att, Ls * N * QD);
-  TAKE(lse, Ls * N * NH);
-  TAKE(h, Ls * N * C);
-  TAKE(ln2, Ls * N * C);
-  TAKE(ln2_rstd, Ls * N);
-  TAKE(gate, Ls * N * FF);
-  TAKE(up, Ls * N * FF);
-  TAKE(act, Ls * N * FF);
+  off = skl_block_acts_slice(c, Ls * N, true, base, off, &a->blk);
   TAKE(lnf, N * C);
   TAKE(lnf_rstd, N);
   TAKE(rope, N * HD);
@@ -246,23 +252,16 @@ static size_t acts_slice(const skl_model_config *c, int B, int T, bool recompute
   TAKE(entropy, N);
   TAKE(top1, N);
   TAKE(coef, N);
-  TAKE(dx, N * C);
-  TAKE(dln, N * C);
-  TAKE(dq, N * QD);
-  TAKE(dk, N * KD);
-  if (c->qk_norm) TAKE(dkraw, N * KD);
-  else a->dkraw = NULL;
-  TAKE(dv, N * KD);
-  TAKE(datt, N * QD);
-  TAKE(dgate, N * FF);
-  TAKE(dup, N * FF);
-  TAKE(dact, N * FF);
+  off = skl_block_dacts_slice(c, N, base, off, &a->d);
   a->attn_work_floats = skl_attn_work_floats(omp_get_max_threads());
   TAKE(attn_work, a->attn_work_floats);
   size_t sa = NH * (size_t)T, sc = skl_ce_scratch_floats(c->vocab_size, c->hidden_size);
   a->scratch_floats = sa > sc ? sa : sc;
   TAKE(scratch, a->scratch_floats);
 #undef TAKE
+  a->blk.x = a->blk.out = NULL;
+  a->blk.rope = a->rope;
+  a->d.scratch = a->scratch;
   return off;
 }
 

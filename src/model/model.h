@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "hf/hf_config.h"
+#include "model/block.h"
 #include "model/layers.h"
 
 /* Parameters of the whole model. Each field is a slice of ONE allocation;
@@ -39,6 +40,11 @@ typedef struct {
   float *final_norm; /* [C]             model.norm.weight */
   float *lm_head;    /* [V, C]          lm_head.weight (NULL when tie_embeddings) */
 } skl_params;
+
+/* Layer l's slices of p (weights) or g (gradients) as one block's
+ * (block.h). */
+skl_block_weights skl_params_block(const skl_model_config *c, const skl_params *p, int l);
+skl_block_grads skl_params_block_grads(const skl_model_config *c, const skl_params *g, int l);
 
 /* One named tensor of the parameter table (one entry per layer for stacked
  * fields). offset indexes the flat parameter array, so the same entry finds
@@ -124,23 +130,9 @@ typedef struct {
   int Ls;            /* layers of stored activations: L, or 1 with recompute */
   /* forward (per stored layer l: base + l * N * width) */
   float *x;          /* [L+1, N, C]  residual stream entering layer l; x[L] final */
-  float *ln1;        /* [Ls, N, C]   input_layernorm output */
-  float *ln1_rstd;   /* [Ls, N] */
-  float *qraw;       /* [Ls, N, NH*HD]  q after proj+bias, before q_norm (qk_norm only) */
-  float *kraw;       /* [Ls, N, NKV*HD] (qk_norm only) */
-  float *q_rstd;     /* [Ls, N, NH]  (qk_norm only) */
-  float *k_rstd;     /* [Ls, N, NKV] (qk_norm only) */
-  float *q;          /* [Ls, N, NH*HD]  after norm and RoPE */
-  float *k;          /* [Ls, N, NKV*HD] */
-  float *v;          /* [Ls, N, NKV*HD] */
-  float *att;        /* [Ls, N, NH*HD]  attention output */
-  float *lse;        /* [Ls, B, NH, T]  log-sum-exp per query */
-  float *h;          /* [Ls, N, C]   x + o_proj(att) */
-  float *ln2;        /* [Ls, N, C]   post_attention_layernorm output */
-  float *ln2_rstd;   /* [Ls, N] */
-  float *gate;       /* [Ls, N, FF] */
-  float *up;         /* [Ls, N, FF] */
-  float *act;        /* [Ls, N, FF]  silu(gate) * up */
+  skl_block_acts blk; /* the layers' stored activations (block.h), every field
+                      * [Ls, N, width]: slot s is skl_block_acts_at(&blk, cfg,
+                      * s * N); blk.x and blk.out are unused (x above) */
   float *lnf;        /* [N, C]       model.norm output */
   float *lnf_rstd;   /* [N] */
   float *rope;       /* [N, HD/2, 2] cos/sin table of the batch */
@@ -151,16 +143,9 @@ typedef struct {
   float *top1;       /* [N] 1 where the target is the argmax (0 where target < 0) */
   float *coef;       /* [N] mask*weight/loss_norm used by the loss */
   /* backward scratch (reused by every layer) */
-  float *dx;         /* [N, C] gradient of the residual stream (in place) */
-  float *dln;        /* [N, C] gradient of a norm's output */
-  float *dq;         /* [N, NH*HD] */
-  float *dk;         /* [N, NKV*HD] */
-  float *dkraw;      /* [N, NKV*HD] k grad before k_norm (qk_norm only) */
-  float *dv;         /* [N, NKV*HD] */
-  float *datt;       /* [N, NH*HD] */
-  float *dgate;      /* [N, FF] */
-  float *dup;        /* [N, FF] */
-  float *dact;       /* [N, FF] */
+  skl_block_dacts d;  /* [N, width] (block.h); d.dx: the residual stream's
+                       * gradient (in place), d.dln: a norm output's;
+                       * d.scratch = scratch */
   float *attn_work;  /* per-thread attention tiles (skl_attn_work_floats) for
                       * the OpenMP thread count at init */
   size_t attn_work_floats;

@@ -1,6 +1,6 @@
 /* skl model internals shared by the model's .c files: a vectorisable expf,
  * the deterministic gemm, and the decoder stack over a step's rows with its
- * attention plan (stack.c). Not public API: other rooms use model.h /
+ * attention plan (stack.c; the plan and the block are in block.h). Not public API: other rooms use model.h /
  * layers.h. */
 #ifndef SKL_MODEL_INTERNAL_H
 #define SKL_MODEL_INTERNAL_H
@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "model/block.h"
 #include "model/model.h"
 
 /* Parallel regions only pay off above this much work (elements): below it
@@ -50,52 +51,17 @@ void skl_gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float *A
 
 /* ---- the decoder stack over a step's rows (stack.c) --------------------- */
 
-/* Which query rows of a step attend to which K/V rows, as skl_attn_forward
- * calls. A call covers `reps` repeats; repeat i takes query rows
- * q0 + i*stride.. and key rows k0 + i*stride.. of the step's q/k/v (its lse
- * at lse + (q0 + i*stride) * NH, so each call's lse block is [NH, Tq]) with
- * shape s, its documents advanced by i*stride too. A merge call (reps 1)
- * writes into part/part_lse and merges that into the rows' att/lse, which
- * an earlier call of the plan filled for another K/V range.
- *   packed batch of B rows of T: one call, reps B, stride T, docs = doc
- *   shared-prefix group: prompt causal; responses x prompt; responses x
- *   themselves (merge), see group.c */
-typedef struct {
-  skl_attn_shape s; /* Tq, Tk, q_off, k_off, q_doc/k_doc of repeat 0, heads, strides, work */
-  int q0, k0;       /* first query row, first key row of repeat 0 */
-  int reps, stride; /* repeats, and the rows between them */
-  bool merge;       /* into part/part_lse, then skl_attn_merge into att/lse */
-} skl_attn_call;
-
-#define SKL_ATTN_PLAN_MAX 3
-
-typedef struct {
-  skl_attn_call call[SKL_ATTN_PLAN_MAX];
-  int n;
-  float *part, *part_lse; /* merge partial: [Tq, NH*HD], [NH, Tq] */
-} skl_attn_plan;
-
-/* att, lse of the step's rows from q, k, v (layouts as skl_attn_forward,
- * row strides from the calls' shapes). */
-void skl_attn_plan_forward(const skl_attn_plan *p, float *att, float *lse, const float *q,
-                           const float *k, const float *v);
-/* dq, dk, dv += (skl_attn_backward per call, calls in reverse order, with
- * the final att and lse). scratch: skl_attn_scratch_floats of any call. */
-void skl_attn_plan_backward(const skl_attn_plan *p, float *dq, float *dk, float *dv,
-                            const float *datt, const float *q, const float *k, const float *v,
-                            const float *att, const float *lse, float *scratch);
-
 /* Embedding, the L layers (attention by the plan) and the final norm of N
  * rows: a->x, the layer slots, a->lnf. a->rope must hold the rows' table. */
 void skl_stack_forward(skl_model *m, skl_acts *a, const int32_t *tokens, int N,
                        const skl_attn_plan *ap);
 /* The fused output projection + cross-entropy of rows r0..N-1 (targets,
  * a->coef) at logit scale s (0: 1) into a->logp / a->entropy; with
- * backward, dL/dlnf of all N rows into a->dln (rows below r0 zero) and the
+ * backward, dL/dlnf of all N rows into a->d.dln (rows below r0 zero) and the
  * output weights' gradient. Scales a->lnf in place. @return the loss. */
 double skl_stack_head(skl_model *m, skl_acts *a, const int32_t *targets, int N, int r0,
                       float logit_scale, bool backward);
-/* The backward of skl_stack_forward from a->dln (dL/dlnf), ACCUMULATING
+/* The backward of skl_stack_forward from a->d.dln (dL/dlnf), ACCUMULATING
  * into m->g; with a->recompute, re-runs each layer's forward first. */
 void skl_stack_backward(skl_model *m, skl_acts *a, const int32_t *tokens, int N,
                         const skl_attn_plan *ap);

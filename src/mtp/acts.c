@@ -10,9 +10,8 @@
 
 static size_t acts_slice(const skl_model_config *c, int K, int B, int T, int topn, float *base,
                          skl_mtp_acts *a) {
-  size_t N = (size_t)B * T, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
-         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, NH = c->n_heads,
-         NKV = c->n_kv_heads, HD = c->head_dim, V = c->vocab_size, Kz = (size_t)K;
+  size_t N = (size_t)B * T, C = c->hidden_size, NH = c->n_heads, HD = c->head_dim,
+         V = c->vocab_size, Kz = (size_t)K;
   size_t off = 0;
   a->B = B;
   a->T = T;
@@ -42,47 +41,21 @@ static size_t acts_slice(const skl_model_config *c, int K, int B, int T, int top
   TAKE(hn, Kz * N * C);
   TAKE(hn_rstd, Kz * N);
   TAKE(x, Kz * N * C);
-  TAKE(ln1, Kz * N * C);
-  TAKE(ln1_rstd, Kz * N);
-  if (c->qk_norm) {
-    TAKE(qraw, Kz * N * QD);
-    TAKE(kraw, Kz * N * KD);
-    TAKE(q_rstd, Kz * N * NH);
-    TAKE(k_rstd, Kz * N * NKV);
-  } else {
-    a->qraw = a->kraw = a->q_rstd = a->k_rstd = NULL;
-  }
-  TAKE(q, Kz * N * QD);
-  TAKE(k, Kz * N * KD);
-  TAKE(v, Kz * N * KD);
-  TAKE(att, Kz * N * QD);
-  TAKE(lse, Kz * N * NH);
-  TAKE(h, Kz * N * C);
-  TAKE(ln2, Kz * N * C);
-  TAKE(ln2_rstd, Kz * N);
-  TAKE(gate, Kz * N * FF);
-  TAKE(up, Kz * N * FF);
-  TAKE(act, Kz * N * FF);
+  off = skl_block_acts_slice(c, Kz * N, true, base, off, &a->blk);
   TAKE(out, Kz * N * C);
   TAKE(lnf, Kz * N * C);
   TAKE(lnf_rstd, Kz * N);
   TAKE(dout, Kz * N * C);
-  TAKE(dx, N * C);
-  TAKE(dln, N * C);
+  off = skl_block_dacts_slice(c, N, base, off, &a->d);
   TAKE(dtmp, N * C);
-  TAKE(dq, N * QD);
-  TAKE(dk, N * KD);
-  if (c->qk_norm) TAKE(dkraw, N * KD);
-  else a->dkraw = NULL;
-  TAKE(dv, N * KD);
-  TAKE(datt, N * QD);
-  TAKE(dgate, N * FF);
-  TAKE(dup, N * FF);
-  TAKE(dact, N * FF);
   TAKE(logits, (size_t)skl_ce_chunk((int)V) * V);
   skl_attn_shape s = mtp_attn_shape(c, T);
   TAKE(scratch, skl_attn_scratch_floats(&s) + NH * (size_t)T);
 #undef TAKE
+  a->blk.x = a->x;
+  a->blk.out = a->out;
+  a->blk.rope = a->rope;
+  a->d.scratch = a->scratch;
   return off;
 }
 

@@ -152,13 +152,16 @@ typedef struct {
   /* forward, per head */
   float *emb, *en, *en_rstd, *hn, *hn_rstd; /* [K, N, C] ([K, N] for rstd) */
   float *x;          /* [K, N, C]  block input u */
-  float *ln1, *ln1_rstd, *qraw, *kraw, *q_rstd, *k_rstd, *q, *k, *v, *att, *lse;
-  float *h, *ln2, *ln2_rstd, *gate, *up, *act;
+  skl_block_acts blk; /* the heads' blocks (model/block.h), every field
+                      * [K, N, width]: head kk's is skl_block_acts_at(&blk,
+                      * cfg, kk * N); blk.x = x, blk.out = out, blk.rope = rope */
   float *out;        /* [K, N, C]  h^k */
   float *lnf, *lnf_rstd; /* [K, N, C], [K, N] model.norm of h^k */
   /* backward */
   float *dout;       /* [K, N, C]  dL/dh^k */
-  float *dx, *dln, *dtmp, *dq, *dk, *dkraw, *dv, *datt, *dgate, *dup, *dact;
+  skl_block_dacts d; /* [N, width], reused by every head (d.dx, d.dln also by
+                      * the input and loss); d.scratch = scratch */
+  float *dtmp;       /* [N, C] */
   float *logits;     /* [chunk, V] */
   float *scratch;    /* attention scratch */
 } skl_mtp_acts;
@@ -192,23 +195,20 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
 
 /* Scratch for one head's forward over up to R new rows, when the caller
  * keeps the block's keys/values in its own cache (src/decode/spec.c). The
- * forward runs in two calls around the attention, which the caller does
- * over its cache (skl_attn_forward with k_off/q_off ranges):
- *   skl_mtp_rows_qkv(h, k, embed, n, tok, hprev, pos, r);   // r->q, r->k, r->v
- *   ... append r->k, r->v to the cache; r->att[n, NH*HD] = attention ...
- *   skl_mtp_rows_out(h, k, n, r, out);                        // out = h^k
- * The math is skl_mtp_step's (same block code), so rows computed this way
- * equal a full forward over the same sequence up to float summation order. */
+ * caller's attention runs inside the block as its callback:
+ *   skl_block_attn at = {my_attention, NULL, &my_ctx};   // reads a->q, a->k, a->v
+ *   skl_mtp_rows_forward(h, k, embed, n, tok, hprev, pos, r, out, &at);
+ * where my_attention appends a->k, a->v to the cache and writes
+ * a->att[n, NH*HD]. The block is skl_mtp_step's (model/block.h), so rows
+ * computed this way equal a full forward over the same sequence up to
+ * float summation order. */
 typedef struct {
   int R;              /* row capacity */
   float *mem;         /* the one allocation */
-  float *emb, *en, *hn, *x, *ln1; /* [R, C] */
-  float *qraw, *kraw; /* [R, NH*HD], [R, NKV*HD] (qk_norm; else NULL) */
-  float *q, *att;     /* [R, NH*HD] */
-  float *k, *v;       /* [R, NKV*HD] */
-  float *h, *ln2;     /* [R, C] */
-  float *gate, *up, *act; /* [R, FF] */
+  float *emb, *en, *hn, *x; /* [R, C] */
   float *rope;        /* [R, HD] */
+  skl_block_acts blk; /* the block's buffers (model/block.h), [R, width] (no
+                       * rstd, no lse); blk.x = x, blk.rope = rope */
 } skl_mtp_rows;
 
 /* @return SKL_OK, SKL_ERR_RANGE (R < 1), SKL_ERR_NOMEM */
@@ -217,13 +217,13 @@ void skl_mtp_rows_free(skl_mtp_rows *r); /* NULL ok */
 
 /* Head k (1-based) on n <= r->R rows: row i reads token tok[i] (t_{pos+k}),
  * the previous depth's hidden hprev[i, C] (h^{k-1}) and RoPE position
- * pos[i]; fills r->q, r->k, r->v (q/k norm and RoPE applied). embed is the
- * main model's embedding [V, C]. */
-void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
-                      const float *hprev, const int32_t *pos, skl_mtp_rows *r);
-/* After the caller wrote r->att: out[n, C] = h^k of the rows (before
- * model.norm; out may not alias r's buffers). */
-void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out);
+ * pos[i]; out[n, C] = h^k of the rows (before model.norm; out may not
+ * alias r's buffers). embed is the main model's embedding [V, C]; attn
+ * (forward only) attends the rows' q (r->blk.q) over the caller's K/V
+ * into r->blk.att, the rows' own k, v in r->blk.k, r->blk.v. */
+void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int n,
+                          const int32_t *tok, const float *hprev, const int32_t *pos,
+                          skl_mtp_rows *r, float *out, const skl_block_attn *attn);
 
 /* ---- files --------------------------------------------------------------- */
 

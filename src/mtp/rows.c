@@ -1,6 +1,7 @@
 /* skl mtp rows: one head's forward over a few new rows whose attention the
- * caller runs over its own KV cache (speculative drafting). Not the cache
- * or the drafting loop (src/decode/spec.c), and no backward. */
+ * caller runs over its own KV cache (speculative drafting), through the
+ * block's attention callback. Not the cache or the drafting loop
+ * (src/decode/spec.c), and no backward. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,8 +10,7 @@
 
 /* Slice r's buffers for cfg (base NULL: sizing only); @return floats. */
 static size_t rows_slice(const skl_model_config *c, int R, float *base, skl_mtp_rows *r) {
-  size_t n = (size_t)R, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
-         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, HD = c->head_dim;
+  size_t n = (size_t)R, C = c->hidden_size, HD = c->head_dim;
   size_t off = 0;
 #define TAKE(field, cnt)                   \
   do {                                     \
@@ -22,24 +22,12 @@ static size_t rows_slice(const skl_model_config *c, int R, float *base, skl_mtp_
   TAKE(en, n * C);
   TAKE(hn, n * C);
   TAKE(x, n * C);
-  TAKE(ln1, n * C);
-  if (c->qk_norm) {
-    TAKE(qraw, n * QD);
-    TAKE(kraw, n * KD);
-  } else {
-    r->qraw = r->kraw = NULL;
-  }
-  TAKE(q, n * QD);
-  TAKE(att, n * QD);
-  TAKE(k, n * KD);
-  TAKE(v, n * KD);
-  TAKE(h, n * C);
-  TAKE(ln2, n * C);
-  TAKE(gate, n * FF);
-  TAKE(up, n * FF);
-  TAKE(act, n * FF);
+  off = skl_block_acts_slice(c, n, false, base, off, &r->blk);
   TAKE(rope, n * HD);
 #undef TAKE
+  r->blk.x = r->x;
+  r->blk.out = NULL;
+  r->blk.rope = r->rope;
   return off;
 }
 
@@ -64,39 +52,15 @@ void skl_mtp_rows_free(skl_mtp_rows *r) {
   memset(r, 0, sizeof *r);
 }
 
-/* The block's view of r (no rstd: nothing is differentiated). */
-static mtp_blk blk_of_rows(skl_mtp_rows *r, float *out) {
-  mtp_blk s;
-  memset(&s, 0, sizeof s);
-  s.x = r->x;
-  s.ln1 = r->ln1;
-  s.qraw = r->qraw;
-  s.kraw = r->kraw;
-  s.q = r->q;
-  s.k = r->k;
-  s.v = r->v;
-  s.att = r->att;
-  s.h = r->h;
-  s.ln2 = r->ln2;
-  s.gate = r->gate;
-  s.up = r->up;
-  s.act = r->act;
-  s.out = out;
-  s.rope = r->rope;
-  return s;
-}
-
-void skl_mtp_rows_qkv(const skl_mtp_heads *h, int k, const float *embed, int n, const int32_t *tok,
-                      const float *hprev, const int32_t *pos, skl_mtp_rows *r) {
+void skl_mtp_rows_forward(const skl_mtp_heads *h, int k, const float *embed, int n,
+                          const int32_t *tok, const float *hprev, const int32_t *pos,
+                          skl_mtp_rows *r, float *out, const skl_block_attn *attn) {
   const skl_model_config *c = &h->cfg;
   const skl_mtp_params *p = &h->p[k - 1];
   mtp_input_forward(c, p, embed, tok, hprev, r->emb, r->en, NULL, r->hn, NULL, r->x, n);
   skl_rope_table(r->rope, pos, n, h->inv_freq, h->rope_attn_factor, c->head_dim);
-  mtp_blk s = blk_of_rows(r, NULL);
-  mtp_block_qkv(c, p, &s, n);
-}
-
-void skl_mtp_rows_out(const skl_mtp_heads *h, int k, int n, skl_mtp_rows *r, float *out) {
-  mtp_blk s = blk_of_rows(r, out);
-  mtp_block_out(&h->cfg, &h->p[k - 1], &s, n);
+  skl_block_weights w = mtp_block_weights(p);
+  skl_block_acts s = r->blk;
+  s.out = out;
+  skl_block_forward(c, &w, &s, n, attn, &skl_block_ops_sgemm);
 }

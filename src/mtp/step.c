@@ -24,46 +24,6 @@ void mtp_input_forward(const skl_model_config *c, const skl_mtp_params *p, const
               1.0f, x, C);
 }
 
-static mtp_blk blk_of(const skl_mtp_heads *h, skl_mtp_acts *a, int kk) {
-  const skl_model_config *c = &h->cfg;
-  size_t N = a->N, C = c->hidden_size, QD = (size_t)c->n_heads * c->head_dim,
-         KD = (size_t)c->n_kv_heads * c->head_dim, FF = c->intermediate_size, NH = c->n_heads,
-         NKV = c->n_kv_heads, b = (size_t)kk * N;
-  mtp_blk s;
-  s.x = a->x + b * C;
-  s.ln1 = a->ln1 + b * C;
-  s.ln1_rstd = a->ln1_rstd + b;
-  s.qraw = a->qraw ? a->qraw + b * QD : NULL;
-  s.kraw = a->kraw ? a->kraw + b * KD : NULL;
-  s.q_rstd = a->q_rstd ? a->q_rstd + b * NH : NULL;
-  s.k_rstd = a->k_rstd ? a->k_rstd + b * NKV : NULL;
-  s.q = a->q + b * QD;
-  s.k = a->k + b * KD;
-  s.v = a->v + b * KD;
-  s.att = a->att + b * QD;
-  s.lse = a->lse + b * NH;
-  s.h = a->h + b * C;
-  s.ln2 = a->ln2 + b * C;
-  s.ln2_rstd = a->ln2_rstd + b;
-  s.gate = a->gate + b * FF;
-  s.up = a->up + b * FF;
-  s.act = a->act + b * FF;
-  s.out = a->out + b * C;
-  s.rope = a->rope;
-  s.dx = a->dx;
-  s.dln = a->dln;
-  s.dq = a->dq;
-  s.dk = a->dk;
-  s.dkraw = a->dkraw;
-  s.dv = a->dv;
-  s.datt = a->datt;
-  s.dgate = a->dgate;
-  s.dup = a->dup;
-  s.dact = a->dact;
-  s.scratch = a->scratch;
-  return s;
-}
-
 static skl_status check_batch(const skl_mtp_heads *h, const skl_model *m, const skl_acts *ma,
                               const skl_mtp_acts *a, const skl_mtp_batch *b, skl_error *err) {
   if (b->B <= 0 || b->B > a->B || b->T != a->T || b->B > ma->B || b->T != ma->T)
@@ -145,6 +105,8 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
   mtp_teacher_topn(a, ma->lnf, wout, N, C, V);
   skl_rope_table(a->rope, a->pos, N, h->inv_freq, h->rope_attn_factor, c->head_dim);
   /* heads forward */
+  skl_attn_plan plan = mtp_attn_plan(c, B, T);
+  skl_block_attn attn = skl_block_attn_plan(&plan);
   const float *h0 = ma->x + (size_t)m->cfg.n_layers * ma->N * C;
   for (int kk = 0; kk < K; kk++) {
     const skl_mtp_params *p = &h->p[kk];
@@ -152,8 +114,9 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
     const float *hprev = kk ? a->out + (size_t)(kk - 1) * AN * C : h0;
     mtp_input_forward(c, p, m->p.embed, a->tok + orr, hprev, a->emb + o, a->en + o, a->en_rstd + orr,
                       a->hn + o, a->hn_rstd + orr, a->x + o, N);
-    mtp_blk blk = blk_of(h, a, kk);
-    mtp_block_forward(c, p, &blk, B, T);
+    skl_block_weights w = mtp_block_weights(p);
+    skl_block_acts blk = skl_block_acts_at(c, &a->blk, (size_t)kk * AN);
+    skl_block_forward(c, &w, &blk, N, &attn, &skl_block_ops_sgemm);
     skl_rmsnorm_forward(a->lnf + o, a->lnf_rstd + orr, a->out + o, m->p.final_norm, N, C, c->rms_eps);
   }
   /* losses (backward from the last head down to the first trainable one) */
@@ -163,7 +126,7 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
   for (int kk = K - 1; kk >= 0; kk--) {
     bool grad = backward && kk >= h->n_frozen;
     size_t o = (size_t)kk * AN * C, orr = (size_t)kk * AN;
-    mtp_head_loss(a, kk, wout, N, C, V, lc, grad ? a->dln : NULL);
+    mtp_head_loss(a, kk, wout, N, C, V, lc, grad ? a->d.dln : NULL);
     double ce = 0.0, kl = 0.0, cnt = 0.0, agree = 0.0, correct = 0.0, loss = 0.0;
     for (int n = 0; n < N; n++) {
       int y = a->tgt[orr + n];
@@ -186,24 +149,26 @@ skl_status skl_mtp_step(skl_mtp_heads *h, skl_model *m, skl_acts *ma, skl_mtp_ac
     const skl_mtp_params *p = &h->p[kk];
     skl_mtp_params *g = &h->g[kk];
     /* model.norm (frozen) */
-    skl_rmsnorm_backward(a->dout + o, NULL, a->dln, a->out + o, m->p.final_norm, a->lnf_rstd + orr,
+    skl_rmsnorm_backward(a->dout + o, NULL, a->d.dln, a->out + o, m->p.final_norm, a->lnf_rstd + orr,
                          N, C);
-    memcpy(a->dx, a->dout + o, (size_t)N * C * sizeof(float));
-    mtp_blk blk = blk_of(h, a, kk);
-    mtp_block_backward(c, p, g, &blk, B, T);
-    /* eh_proj: u = en @ M[:, :C]^T + hn @ M[:, C:]^T ; a->dx = dL/du */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, N, 1.0f, a->dx, C, a->en + o, C, 1.0f,
+    memcpy(a->d.dx, a->dout + o, (size_t)N * C * sizeof(float));
+    skl_block_weights w = mtp_block_weights(p);
+    skl_block_grads bg = mtp_block_grads(g);
+    skl_block_acts blk = skl_block_acts_at(c, &a->blk, (size_t)kk * AN);
+    skl_block_backward(c, &w, &bg, &blk, &a->d, N, &attn);
+    /* eh_proj: u = en @ M[:, :C]^T + hn @ M[:, C:]^T ; a->d.dx = dL/du */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, N, 1.0f, a->d.dx, C, a->en + o, C, 1.0f,
                 g->eh_proj, 2 * C);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, N, 1.0f, a->dx, C, a->hn + o, C, 1.0f,
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, C, N, 1.0f, a->d.dx, C, a->hn + o, C, 1.0f,
                 g->eh_proj + C, 2 * C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, C, 1.0f, a->dx, C, p->eh_proj, 2 * C,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, C, 1.0f, a->d.dx, C, p->eh_proj, 2 * C,
                 0.0f, a->dtmp, C);
-    memset(a->dln, 0, (size_t)N * C * sizeof(float));
-    skl_rmsnorm_backward(a->dln, g->enorm, a->dtmp, a->emb + o, p->enorm, a->en_rstd + orr, N, C);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, C, 1.0f, a->dx, C, p->eh_proj + C,
+    memset(a->d.dln, 0, (size_t)N * C * sizeof(float));
+    skl_rmsnorm_backward(a->d.dln, g->enorm, a->dtmp, a->emb + o, p->enorm, a->en_rstd + orr, N, C);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, C, 1.0f, a->d.dx, C, p->eh_proj + C,
                 2 * C, 0.0f, a->dtmp, C);
     const float *hprev = kk ? a->out + (size_t)(kk - 1) * AN * C : h0;
-    float *dprev = kk > h->n_frozen ? a->dout + (size_t)(kk - 1) * AN * C : a->dln;
+    float *dprev = kk > h->n_frozen ? a->dout + (size_t)(kk - 1) * AN * C : a->d.dln;
     skl_rmsnorm_backward(dprev, g->hnorm, a->dtmp, hprev, p->hnorm, a->hn_rstd + orr, N, C);
   }
   if (st) *st = stats;
