@@ -50,7 +50,7 @@ vocab=1024
 if [ "$job" = demo ]; then vocab=512; fi
 if [ "$scale" = small ]; then
   over=(count.train=60 count.test=24)
-  pre=(pretrain.steps=4 pretrain.induction_steps=2 pretrain.tokens=4096 pretrain.seq=256)
+  pre=(pretrain.steps=4 pretrain.induction_steps=2 pretrain.lookup_steps=1 pretrain.tokens=4096 pretrain.seq=256)
   sft=(sft.steps=4)
   rl=(steps=2 batch.prompts=2 batch.group=4)
 fi
