@@ -1,6 +1,6 @@
 /* eval ablate: the leave-one-skill-out plan (which runs, which skills each
  * trains on) and the report from the runs' eval summaries: tables, a probe
- * heatmap and a benchmark bar chart. Not the driver (src/cli/cmd_ablate.c). */
+ * heatmap and a benchmark bar chart. Not the driver (cli/cmd_ablate.c). */
 #include "eval/ablate.h"
 
 #include <jansson.h>

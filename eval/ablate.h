@@ -4,7 +4,7 @@
  * and a markdown report with the per-benchmark table, a heatmap of probe
  * change per removed skill and a bar chart of benchmark change per removed
  * skill. Not the driver: training lives in rl/, which eval/ may not call, so
- * src/cli/cmd_ablate.c runs the plan.
+ * cli/cmd_ablate.c runs the plan.
  *
  * Layout: OUT/runs/NAME/train (the train run folder, NAME/train/final the
  * model) and OUT/runs/NAME/eval (an eval results folder with summary.json).

@@ -1,9 +1,10 @@
 /* rl trainer: one step = rollout rounds until the batch has enough groups
- * with signal, then update epochs over the kept groups.
+ * with signal, the log-probs of the kept responses, update epochs, metrics.
  * Not the decoder or the engine: it drives them. */
 #include "rl/trainer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,21 +19,74 @@
 #include "skills/registry.h"
 #include "sys/sys.h"
 
-/* One sampled response of a group. */
+/* Which log-probs a forward pass over the step's responses fills. */
+typedef enum {
+  LOGP_OLD, /* the sampling policy's (the model before this step's update), and the entropy */
+  LOGP_REF, /* the frozen starting model's, for the KL */
+  LOGP_NEW, /* the policy's after an update epoch (epochs 2 on) */
+} logp_kind;
+
+/* One sampled response of a group. Its per-token update arrays are the
+ * step's (step_bufs), from token `off` on, once step_layout places it. */
 typedef struct {
   int item;          /* dataset index */
-  int32_t *resp;     /* [len] generated ids (stop id included) */
+  int32_t *resp;     /* [len] generated ids (stop id included), in step_bufs.resp */
   int len;
   bool truncated;    /* hit the budget without a stop id */
   float reward, accuracy;
-  bool masked;
+  bool masked;       /* the reward leaves its tokens out of the loss */
   float adv;
-  float *logp_old;   /* [len] */
-  float *logp_ref;   /* [len] or NULL */
-  float *logp_new;   /* [len] scratch */
-  float *grad;       /* [len] dLoss/dlogp */
-  float *entropy;    /* [len] */
+  int off;           /* its first token in the update's per-token arrays */
 } seq_t;
+
+/* Per candidate group, all-reduced after each sampling round (each
+ * candidate is one rank's, so the sums are copies). */
+enum { CAND_SIGNAL, CAND_REWARD, CAND_ACCURACY, CAND_N };
+
+/* A step's memory, sized at init for the largest step and reused. A step
+ * keeps at most P groups over all ranks: each round draws only as many
+ * candidates as the batch lacks, so at most that many have signal. A rank
+ * keeps its groups at the front of seqs, in candidate order, and samples
+ * the next one into the slot after them. Sizes: P prompts, G group,
+ * R max_response, N <= P*G*R tokens of the kept responses. */
+typedef struct {
+  int *cand;         /* [P*(1+max_sampling_rounds)] dataset index of each candidate group (all ranks alike) */
+  double *cand_sum;  /* [P*(1+max_sampling_rounds), CAND_N], cleared each round */
+  seq_t *seqs;       /* [(P+1)*G] */
+  int32_t *resp;     /* [(P+1)*G, R] the responses' ids */
+  int32_t *ids;      /* [R] a response's ids that have text */
+  float *rewards, *adv; /* [G] one group's */
+  int *fill;         /* [micro] packing: tokens used in each micro-batch row */
+  int *seq_start;    /* [P*G + 1] the update's sequence k owns tokens [seq_start[k], seq_start[k+1]) */
+  float *seq_adv;    /* [P*G] */
+  float *logp_old;   /* [N] */
+  float *logp_ref;   /* [N], NULL without a reference model */
+  float *logp_new;   /* [N] */
+  float *entropy;    /* [N] the sampling policy's */
+  float *grad;       /* [N] dLoss/dlogp */
+  float *mask;       /* [N] 1 for tokens the loss counts */
+} step_bufs;
+
+/* What a step counted: for its update and its metrics. */
+typedef struct {
+  /* rollout, all ranks alike */
+  int n_cand;          /* candidate groups drawn */
+  int kept;            /* of them kept (with signal; every one without dynamic sampling) */
+  int rounds;          /* sampling rounds */
+  /* rollout, this rank */
+  int n_local;         /* kept groups here: seqs[0, n_local*G) */
+  int64_t gen_tokens;  /* tokens generated */
+  int n_trunc;         /* responses that hit the budget */
+  /* update */
+  double tokens;       /* all ranks: tokens the loss counts */
+  double live_seqs;    /* all ranks: sequences with one or more of them */
+  double ent_sum, ent_n; /* this rank: the sampling policy's entropy over its kept tokens */
+  double kl_sum;       /* this rank: the last epoch's mean KL * counted tokens */
+  rl_loss_stats loss;  /* this rank: the last epoch's loss */
+  double lr, grad_norm;
+  bool nonfinite;      /* an epoch's gradient was not finite: its AdamW step was skipped */
+  double rollout_s, update_s;
+} step_counts;
 
 typedef struct {
   rl_session s;
@@ -52,14 +106,16 @@ typedef struct {
   int rows, T;        /* micro-batch rows, row length */
   float *w;           /* [rows*T] per-token weights */
   float *mask;        /* [rows*T] */
+  step_bufs b;
   skl_judge *judge;
   rl_reward_opts ropt;
   skl_buf text;
 } trainer_t;
 
-/* Sample G responses for dataset item `item` with a seed fixed by (run, step,
- * candidate index): independent of the rank that does it. */
-static skl_status rollout_group(trainer_t *t, int item, uint64_t seed, seq_t *seqs, skl_error *err) {
+/* Sample G responses for dataset item `item` into seqs[0, G), their ids into
+ * resp ([G, R]), with a seed fixed by (run, step, candidate index):
+ * independent of the rank that does it. */
+static skl_status rollout_group(trainer_t *t, int item, uint64_t seed, seq_t *seqs, int32_t *resp, skl_error *err) {
   const rl_train_cfg *c = t->c;
   const rl_item *it = &t->s.data.items[item];
   const int32_t *prompts[1] = {it->prompt};
@@ -72,36 +128,31 @@ static skl_status rollout_group(trainer_t *t, int item, uint64_t seed, seq_t *se
   skl_gen_output out;
   skl_status st = t->spec ? skl_generate_speculative(t->spec, &rq, &out, NULL, err) : skl_generate(t->dec, &rq, &out, err);
   if (st) return st;
-  for (int g = 0; g < c->group && !st; g++) {
+  for (int g = 0; g < c->group; g++) {
     seq_t *q = &seqs[g];
     memset(q, 0, sizeof *q);
     q->item = item;
     q->len = out.len[g];
     q->truncated = !out.stopped[g];
-    q->resp = malloc(sizeof *q->resp * (size_t)(q->len > 0 ? q->len : 1));
-    if (!q->resp) { st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); break; }
+    q->resp = resp + (size_t)g * c->max_response;
+    SKL_ASSERT(q->len >= 0 && q->len <= c->max_response);
     memcpy(q->resp, out.tokens + (size_t)g * out.max_new, sizeof *q->resp * (size_t)q->len);
   }
   skl_gen_output_free(&out);
-  return st;
-}
-
-static void seq_free(seq_t *q) {
-  free(q->resp); free(q->logp_old); free(q->logp_ref); free(q->logp_new); free(q->grad); free(q->entropy);
-  memset(q, 0, sizeof *q);
+  return SKL_OK;
 }
 
 /* Rewards of one group (rule verifier, or the judge for string answers when configured). */
 static skl_status score_group(trainer_t *t, seq_t *seqs, skl_error *err) {
   const rl_train_cfg *c = t->c;
   const rl_item *it = &t->s.data.items[seqs[0].item];
+  int32_t *ids = t->b.ids;
   for (int g = 0; g < c->group; g++) {
     seq_t *q = &seqs[g];
     skl_buf_clear(&t->text);
     int n = q->len;
     if (n > 0 && !q->truncated) n--; /* the stop token is not text */
     /* A padded embedding can sample ids the tokenizer lacks: they carry no text. */
-    int32_t ids[n > 0 ? n : 1];
     int m = 0;
     size_t vs = skl_tokenizer_vocab_size(t->s.tok);
     for (int j = 0; j < n; j++)
@@ -128,22 +179,21 @@ static skl_status score_group(trainer_t *t, seq_t *seqs, skl_error *err) {
 }
 
 /* Pack sequences [from, to) into one micro-batch; returns how many fit. */
-static int pack_micro(trainer_t *t, seq_t **seqs, int from, int to, skl_error *err, skl_status *st) {
+static int pack_micro(trainer_t *t, const seq_t *seqs, int from, int to, skl_error *err, skl_status *st) {
   rl_pack_item items[512];
   int n = 0;
-  int *fill = calloc((size_t)t->rows, sizeof *fill);
-  if (!fill) { *st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory"); return 0; }
+  int *fill = t->b.fill;
+  memset(fill, 0, sizeof *fill * (size_t)t->rows);
   for (int k = from; k < to && n < 512; k++) {
-    const rl_item *it = &t->s.data.items[seqs[k]->item];
-    int len = it->n_prompt + seqs[k]->len - 1;
+    const rl_item *it = &t->s.data.items[seqs[k].item];
+    int len = it->n_prompt + seqs[k].len - 1;
     int row = -1;
     for (int b = 0; b < t->rows; b++)
       if (t->T - fill[b] >= len) { row = b; break; }
     if (row < 0) break;
     fill[row] += len;
-    items[n++] = (rl_pack_item){it->prompt, it->n_prompt, seqs[k]->resp, seqs[k]->len};
+    items[n++] = (rl_pack_item){it->prompt, it->n_prompt, seqs[k].resp, seqs[k].len};
   }
-  free(fill);
   int cut, dropped;
   *st = rl_pack(&t->pk, items, n, &cut, &dropped, err);
   return n;
@@ -160,13 +210,13 @@ static float logit_scale(const trainer_t *t) {
  * since it predicts each response's first token (model.h): prefix =
  * prompt[0..n-2], suffix = prompt[n-1], resp[0..len-2], targets = resp.
  * With grad, weights are -grad (dLoss/dlogp) and the backward runs. */
-static skl_status group_run(trainer_t *t, skl_model *m, seq_t **seqs, int k0, int k1, bool grad,
+static skl_status group_run(trainer_t *t, skl_model *m, const seq_t *seqs, int k0, int k1, bool grad,
                             skl_error *err) {
-  const rl_item *it = &t->s.data.items[seqs[k0]->item];
+  const rl_item *it = &t->s.data.items[seqs[k0].item];
   int R = t->c->max_response;
   if (it->n_prompt < 1) return skl_error_set(err, SKL_ERR_INVALID, "sample %s has an empty prompt", it->id);
   for (int k = k0; k < k1; k++) {
-    const seq_t *q = seqs[k];
+    const seq_t *q = &seqs[k];
     int g = k - k0;
     int32_t *tok = t->g_tok + (size_t)g * R, *tgt = t->g_tgt + (size_t)g * R;
     float *w = t->g_w + (size_t)g * R;
@@ -174,7 +224,7 @@ static skl_status group_run(trainer_t *t, skl_model *m, seq_t **seqs, int k0, in
     for (int j = 0; j < q->len; j++) {
       tok[j] = j == 0 ? it->prompt[it->n_prompt - 1] : q->resp[j - 1];
       tgt[j] = q->resp[j];
-      if (grad) w[j] = -q->grad[j];
+      if (grad) w[j] = -t->b.grad[q->off + j];
     }
   }
   skl_group_batch gb = {.P = it->n_prompt - 1, .prefix = it->prompt, .G = k1 - k0, .R = R, .len = t->g_len,
@@ -185,26 +235,37 @@ static skl_status group_run(trainer_t *t, skl_model *m, seq_t **seqs, int k0, in
 }
 
 /* End of the run of sequences from k0 that share one prompt (at most G). */
-static int group_end(const trainer_t *t, seq_t **seqs, int k0, int n) {
+static int group_end(const trainer_t *t, const seq_t *seqs, int k0, int n) {
   int k1 = k0 + 1;
-  while (k1 < n && k1 - k0 < t->c->group && seqs[k1]->item == seqs[k0]->item) k1++;
+  while (k1 < n && k1 - k0 < t->c->group && seqs[k1].item == seqs[k0].item) k1++;
   return k1;
 }
 
-/* Forward over all local sequences: fills logp (and entropy) per response
- * token from model m. which: 0 logp_old(+entropy), 1 logp_ref, 2 logp_new. */
-static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, int which, skl_error *err) {
+static float *logp_of(trainer_t *t, logp_kind kind) {
+  switch (kind) {
+  case LOGP_OLD: return t->b.logp_old;
+  case LOGP_REF: return t->b.logp_ref;
+  case LOGP_NEW: return t->b.logp_new;
+  }
+  SKL_ASSERT(!"logp kind");
+  return NULL;
+}
+
+/* Forward of model m over the n kept sequences: their per-token log-probs
+ * of kind `kind` (and with LOGP_OLD the entropy). */
+static skl_status forward_logp(trainer_t *t, skl_model *m, const seq_t *seqs, int n, logp_kind kind, skl_error *err) {
+  float *logp = logp_of(t, kind);
+  SKL_ASSERT(logp);
   for (int k0 = 0; k0 < n && t->group_step;) {
     int k1 = group_end(t, seqs, k0, n);
     skl_status st = group_run(t, m, seqs, k0, k1, false, err);
     if (st) return st;
     for (int k = k0; k < k1; k++) {
-      seq_t *q = seqs[k];
+      const seq_t *q = &seqs[k];
       const float *lp = t->gacts.a.logp + t->gacts.row0[k - k0], *en = t->gacts.a.entropy + t->gacts.row0[k - k0];
-      float *dst = which == 0 ? q->logp_old : which == 1 ? q->logp_ref : q->logp_new;
       for (int j = 0; j < q->len; j++) {
-        dst[j] = lp[j];
-        if (which == 0) q->entropy[j] = en[j];
+        logp[q->off + j] = lp[j];
+        if (kind == LOGP_OLD) t->b.entropy[q->off + j] = en[j];
       }
     }
     k0 = k1;
@@ -221,13 +282,12 @@ static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, 
     skl_step_stats ss;
     if ((st = skl_model_step(m, &t->acts, &b, false, &ss, err))) return st;
     for (int k = 0; k < got; k++) {
-      seq_t *q = seqs[k0 + k];
+      const seq_t *q = &seqs[k0 + k];
       const rl_item *it = &t->s.data.items[q->item];
       size_t base = (size_t)t->pk.row_of[k] * t->T + t->pk.col_of[k] + (size_t)it->n_prompt - 1;
-      float *dst = which == 0 ? q->logp_old : which == 1 ? q->logp_ref : q->logp_new;
       for (int j = 0; j < q->len; j++) {
-        dst[j] = t->acts.logp[base + j];
-        if (which == 0) q->entropy[j] = t->acts.entropy[base + j];
+        logp[q->off + j] = t->acts.logp[base + j];
+        if (kind == LOGP_OLD) t->b.entropy[q->off + j] = t->acts.entropy[base + j];
       }
     }
     k0 += got;
@@ -235,8 +295,8 @@ static skl_status forward_logp(trainer_t *t, skl_model *m, seq_t **seqs, int n, 
   return SKL_OK;
 }
 
-/* Forward+backward with per-token weights -grad (dLoss/dlogp = grad). */
-static skl_status backward_weighted(trainer_t *t, seq_t **seqs, int n, skl_error *err) {
+/* Forward+backward of the policy with per-token weights -grad (dLoss/dlogp = grad). */
+static skl_status backward_weighted(trainer_t *t, const seq_t *seqs, int n, skl_error *err) {
   for (int k0 = 0; k0 < n && t->group_step;) {
     int k1 = group_end(t, seqs, k0, n);
     skl_status st = group_run(t, &t->s.model, seqs, k0, k1, true, err);
@@ -252,12 +312,12 @@ static skl_status backward_weighted(trainer_t *t, seq_t **seqs, int n, skl_error
     memset(t->mask, 0, N * sizeof *t->mask);
     int used_rows = 0;
     for (int k = 0; k < got; k++) {
-      seq_t *q = seqs[k0 + k];
+      const seq_t *q = &seqs[k0 + k];
       const rl_item *it = &t->s.data.items[q->item];
       if (t->pk.row_of[k] + 1 > used_rows) used_rows = t->pk.row_of[k] + 1;
       size_t base = (size_t)t->pk.row_of[k] * t->T + t->pk.col_of[k] + (size_t)it->n_prompt - 1;
       for (int j = 0; j < q->len; j++) {
-        t->w[base + j] = -q->grad[j];
+        t->w[base + j] = -t->b.grad[q->off + j];
         t->mask[base + j] = 1;
       }
     }
@@ -271,16 +331,181 @@ static skl_status backward_weighted(trainer_t *t, seq_t **seqs, int n, skl_error
   return SKL_OK;
 }
 
-static skl_status alloc_seq_arrays(seq_t *q, bool ref, skl_error *err) {
-  size_t n = (size_t)(q->len > 0 ? q->len : 1);
-  q->logp_old = calloc(n, sizeof(float));
-  q->logp_new = calloc(n, sizeof(float));
-  q->grad = calloc(n, sizeof(float));
-  q->entropy = calloc(n, sizeof(float));
-  if (ref) q->logp_ref = calloc(n, sizeof(float));
-  if (!q->logp_old || !q->logp_new || !q->grad || !q->entropy || (ref && !q->logp_ref))
-    return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+/* ---- the step's phases ---- */
+
+/* Sample and score candidate k (dataset item cand[k]) into grp; its
+ * per-candidate sums into sum[CAND_N]. */
+static skl_status sample_group(trainer_t *t, int k, seq_t *grp, int32_t *resp, double *sum, step_counts *n,
+                               skl_error *err) {
+  const rl_train_cfg *c = t->c;
+  int G = c->group;
+  uint64_t seed = skl_rng_derive((uint64_t)c->seed, 0x9270, (uint64_t)t->s.st.step, (uint64_t)k);
+  skl_status st = rollout_group(t, t->b.cand[k], seed, grp, resp, err);
+  if (!st) st = score_group(t, grp, err);
+  if (st) return st;
+  float *rw = t->b.rewards;
+  double rs = 0, as = 0;
+  for (int g = 0; g < G; g++) {
+    rw[g] = grp[g].reward;
+    rs += rw[g];
+    as += grp[g].accuracy;
+    n->gen_tokens += grp[g].len;
+    n->n_trunc += grp[g].truncated;
+  }
+  sum[CAND_SIGNAL] = rl_group_has_signal(rw, G) ? 1 : 0;
+  sum[CAND_REWARD] = rs;
+  sum[CAND_ACCURACY] = as;
   return SKL_OK;
+}
+
+/* Rollout: rounds of candidate groups until P have signal (DAPO dynamic
+ * sampling; without it, one round and every group counts), or the rounds
+ * run out. Candidate k is rank k % ranks's; each rank keeps its groups at
+ * the front of b.seqs. Each round draws only as many candidates as the batch
+ * lacks, so every candidate with signal is kept: a rank can decide alone. */
+static skl_status step_rollout(trainer_t *t, step_counts *n, skl_error *err) {
+  const rl_train_cfg *c = t->c;
+  rl_session *s = &t->s;
+  step_bufs *b = &t->b;
+  int G = c->group, P = c->prompts, ranks = s->dist.size, rank = s->dist.rank;
+  skl_status st = SKL_OK;
+  while (!st && n->kept < P && n->rounds <= c->max_sampling_rounds) {
+    int first = n->n_cand, need = P - n->kept;
+    rl_session_take(s, need, b->cand + first);
+    n->n_cand += need;
+    /* other ranks' entries stay 0 for the all-reduce */
+    memset(b->cand_sum + (size_t)first * CAND_N, 0, sizeof *b->cand_sum * (size_t)need * CAND_N);
+    for (int k = first; k < n->n_cand && !st; k++) {
+      if (k % ranks != rank) continue;
+      double *sum = b->cand_sum + (size_t)k * CAND_N;
+      size_t slot = (size_t)n->n_local * G; /* kept groups before it: at most P (step_bufs) */
+      st = sample_group(t, k, b->seqs + slot, b->resp + slot * c->max_response, sum, n, err);
+      if (!st && (!c->dynamic_sampling || sum[CAND_SIGNAL] > 0)) n->n_local++;
+      SKL_ASSERT(n->n_local <= P);
+    }
+    if (st) break;
+    /* everyone learns every candidate's signal (entries are disjoint: sums are copies) */
+    if ((st = skl_dist_allreduce_f64(&s->dist, b->cand_sum + (size_t)first * CAND_N, (size_t)need * CAND_N, err)))
+      break;
+    for (int k = first; k < n->n_cand; k++)
+      if (!c->dynamic_sampling || b->cand_sum[(size_t)k * CAND_N + CAND_SIGNAL] > 0) n->kept++;
+    SKL_ASSERT(n->kept <= P);
+    n->rounds++;
+    if (!c->dynamic_sampling) break;
+  }
+  return st;
+}
+
+/* The kept groups' advantages and the update's layout: sequence k's tokens
+ * at [seq_start[k], seq_start[k+1]) of the per-token arrays, its mask;
+ * then the loss's normalizers over all ranks. */
+static skl_status step_layout(trainer_t *t, step_counts *n, skl_error *err) {
+  const rl_train_cfg *c = t->c;
+  step_bufs *b = &t->b;
+  int G = c->group, nseq = n->n_local * G;
+  for (int i = 0; i < n->n_local; i++) {
+    seq_t *grp = &b->seqs[(size_t)i * G];
+    for (int g = 0; g < G; g++) b->rewards[g] = grp[g].reward;
+    rl_group_advantages(b->rewards, G, c->std_norm, 1e-6f, b->adv);
+    for (int g = 0; g < G; g++) grp[g].adv = b->adv[g];
+  }
+  double sums[2] = {0, 0}; /* counted tokens, sequences with one or more */
+  int at = 0;
+  for (int k = 0; k < nseq; k++) {
+    seq_t *q = &b->seqs[k];
+    q->off = b->seq_start[k] = at;
+    for (int j = 0; j < q->len; j++) b->mask[at + j] = q->masked ? 0.0f : 1.0f;
+    at += q->len;
+    if (!q->masked) {
+      sums[0] += q->len;
+      sums[1] += q->len > 0;
+    }
+  }
+  b->seq_start[nseq] = at;
+  skl_status st = skl_dist_allreduce_f64(&t->s.dist, sums, 2, err);
+  n->tokens = sums[0];
+  n->live_seqs = sums[1];
+  return st;
+}
+
+/* KL as a reward penalty (loss.kl_in_reward): the kept groups' advantages
+ * again, from rewards less kl_coef * the response's KL to the reference. */
+static void kl_reward_advantages(trainer_t *t, const step_counts *n) {
+  const rl_train_cfg *c = t->c;
+  step_bufs *b = &t->b;
+  int G = c->group;
+  for (int i = 0; i < n->n_local; i++) {
+    seq_t *grp = &b->seqs[(size_t)i * G];
+    for (int g = 0; g < G; g++) {
+      double kl = 0;
+      for (int j = grp[g].off; j < grp[g].off + grp[g].len; j++)
+        kl += rl_kl_value((rl_kl_estimator)c->kl_estimator, b->logp_old[j], b->logp_ref[j]);
+      b->rewards[g] = grp[g].reward - (float)(c->kl_coef * kl);
+    }
+    rl_group_advantages(b->rewards, G, c->std_norm, 1e-6f, b->adv);
+    for (int g = 0; g < G; g++) grp[g].adv = b->adv[g];
+  }
+}
+
+/* Log-probs of the kept responses: the sampling policy's (and its entropy),
+ * the reference's when there is one. */
+static skl_status step_logprobs(trainer_t *t, step_counts *n, skl_error *err) {
+  step_bufs *b = &t->b;
+  int nseq = n->n_local * t->c->group;
+  if (nseq == 0) return SKL_OK;
+  skl_status st = forward_logp(t, &t->s.model, b->seqs, nseq, LOGP_OLD, err);
+  if (!st && t->has_ref) st = forward_logp(t, &t->ref, b->seqs, nseq, LOGP_REF, err);
+  if (!st && t->has_ref && t->c->kl_in_reward) kl_reward_advantages(t, n);
+  for (int j = 0; j < b->seq_start[nseq]; j++) {
+    n->ent_sum += b->entropy[j];
+    n->ent_n++;
+  }
+  return st;
+}
+
+/* Update epochs: the loss over this rank's responses (the first epoch
+ * on-policy, later ones from fresh log-probs), its backward, the gradients
+ * summed over ranks, an AdamW step. A rank without responses still takes
+ * part in every all-reduce. */
+static skl_status step_update(trainer_t *t, step_counts *n, skl_error *err) {
+  const rl_train_cfg *c = t->c;
+  rl_session *s = &t->s;
+  step_bufs *b = &t->b;
+  int nseq = n->n_local * c->group;
+  rl_loss_opts lo = {.clip_low = (float)c->clip_low, .clip_high = (float)c->clip_high,
+                     .kl_coef = c->kl_in_reward ? 0.0f : (float)c->kl_coef, .kl_estimator = (rl_kl_estimator)c->kl_estimator,
+                     .agg = (rl_agg_mode)c->agg};
+  for (int k = 0; k < nseq; k++) b->seq_adv[k] = b->seqs[k].adv;
+  skl_status st = SKL_OK;
+  for (int ep = 0; ep < c->update_epochs && !st; ep++) {
+    skl_model_zero_grad(&s->model);
+    if (nseq > 0) {
+      if (ep > 0) st = forward_logp(t, &s->model, b->seqs, nseq, LOGP_NEW, err);
+      rl_loss_batch lb = {.n_seqs = nseq, .seq_start = b->seq_start, .adv = b->seq_adv,
+                          .logp = ep > 0 ? b->logp_new : b->logp_old, /* epoch 1 is on-policy */
+                          .logp_old = b->logp_old, .logp_ref = t->has_ref ? b->logp_ref : NULL, .mask = b->mask,
+                          .global_tokens = n->tokens, .global_seqs = n->live_seqs};
+      bool bad_loss = false;
+      if (!st) {
+        skl_error le;
+        skl_status ps = rl_policy_loss(&lo, &lb, b->grad, &n->loss, &le);
+        if (ps == SKL_ERR_NUMERIC) bad_loss = true; /* skipped below, on every rank alike */
+        else if (ps) { *err = le; st = ps; }
+      }
+      if (!st && !bad_loss) st = backward_weighted(t, b->seqs, nseq, err);
+      /* A non-finite loss poisons this rank's gradient: after the all-reduce
+       * every rank sees a non-finite norm and skips the update together. */
+      if (!st && bad_loss) s->model.grad_mem[0] = NAN;
+      n->kl_sum = n->loss.kl * n->loss.n_tokens;
+    }
+    if (!st) st = skl_dist_allreduce_f32(&s->dist, s->model.grad_mem, s->model.n_params, err);
+    if (st) break;
+    skl_error e2;
+    skl_status us = skl_adamw_step(&s->opt, &s->model, n->lr, &n->grad_norm, &e2);
+    if (us == SKL_ERR_NUMERIC) n->nonfinite = true;
+    else if (us) { *err = e2; st = us; }
+  }
+  return st;
 }
 
 /* Per-skill sums for metrics: reward, accuracy, count. */
@@ -297,223 +522,130 @@ static void skill_add(skill_acc *sk, int *nsk, const char *name, double r, doubl
   sk[i].r += r; sk[i].a += a; sk[i].n += 1;
 }
 
-static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err) {
+/* Metrics: the rollout side over every generated group (what the policy
+ * does now), the loss side summed over ranks; the run's bad-step streak
+ * and samples seen. */
+static skl_status step_metrics(trainer_t *t, step_counts *n, double t_start, json_t **metrics_out, skl_error *err) {
   const rl_train_cfg *c = t->c;
   rl_session *s = &t->s;
-  int G = c->group, P = c->prompts, R = s->dist.size, rank = s->dist.rank;
-  double t_start = skl_time_now();
-  int max_cand = P * (1 + c->max_sampling_rounds);
-  int *cand = malloc(sizeof *cand * (size_t)max_cand);
-  int *kept_local = malloc(sizeof *kept_local * (size_t)max_cand);
-  seq_t *seqs = calloc((size_t)max_cand * G, sizeof *seqs); /* only this rank's candidates are filled */
-  double *glob = calloc((size_t)max_cand * 3, sizeof *glob); /* per candidate: signal, reward sum, accuracy sum */
-  seq_t **local = malloc(sizeof *local * (size_t)max_cand * G);
-  if (!cand || !kept_local || !seqs || !glob || !local) {
-    free(cand); free(kept_local); free(seqs); free(glob); free(local);
-    return skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
+  const step_bufs *b = &t->b;
+  int G = c->group;
+  double lsum[7] = {n->loss.clip_frac * n->loss.n_tokens, n->kl_sum, n->ent_sum, n->ent_n, n->loss.pg_loss,
+                    (double)n->gen_tokens, (double)n->n_trunc};
+  skl_status st = skl_dist_allreduce_f64(&s->dist, lsum, 7, err);
+  if (st) return st;
+  if (n->nonfinite) {
+    s->st.bad_streak++;
+    s->st.bad_total++;
+    if (s->st.bad_streak >= c->max_bad_steps)
+      return skl_error_set(err, SKL_ERR_NUMERIC, "step %lld: %lld non-finite gradients in a row: stopping; lower "
+                           "optim.lr or resume from the last checkpoint", (long long)s->st.step + 1,
+                           (long long)s->st.bad_streak);
+  } else {
+    s->st.bad_streak = 0;
   }
-  skl_status st = SKL_OK;
-  int n_cand = 0, kept = 0, rounds = 0, n_local = 0;
-  int64_t gen_tokens = 0;
-  int n_trunc = 0;
-  /* ---- rollouts: rounds until P groups with signal (or the bound) ---- */
-  while (!st && kept < P && rounds <= c->max_sampling_rounds) {
-    int need = P - kept;
-    int first = n_cand;
-    rl_session_take(s, need, cand + n_cand);
-    n_cand += need;
-    for (int k = first; k < n_cand && !st; k++) {
-      if (k % R != rank) continue;
-      uint64_t seed = skl_rng_derive((uint64_t)c->seed, 0x9270, (uint64_t)s->st.step, (uint64_t)k);
-      if ((st = rollout_group(t, cand[k], seed, &seqs[(size_t)k * G], err))) break;
-      if ((st = score_group(t, &seqs[(size_t)k * G], err))) break;
-      float rw[4096];
-      double rs = 0, as = 0;
-      for (int g = 0; g < G; g++) {
-        rw[g] = seqs[(size_t)k * G + g].reward;
-        rs += rw[g];
-        as += seqs[(size_t)k * G + g].accuracy;
-        gen_tokens += seqs[(size_t)k * G + g].len;
-        n_trunc += seqs[(size_t)k * G + g].truncated;
-      }
-      glob[3 * k] = rl_group_has_signal(rw, G) ? 1 : 0;
-      glob[3 * k + 1] = rs;
-      glob[3 * k + 2] = as;
-    }
-    if (st) break;
-    /* everyone learns every candidate's signal (entries are disjoint: sums are copies) */
-    if ((st = skl_dist_allreduce_f64(&s->dist, glob + 3 * first, (size_t)(n_cand - first) * 3, err))) break;
-    for (int k = first; k < n_cand && kept < P; k++)
-      if (!c->dynamic_sampling || glob[3 * k] > 0) {
-        kept++;
-        if (k % R == rank) kept_local[n_local++] = k;
-      }
-    rounds++;
-    if (!c->dynamic_sampling) break;
-  }
-  double t_rollout = skl_time_now() - t_start;
-  /* metrics over every generated group (what the policy does now) */
+  s->st.samples_seen += (int64_t)n->kept * G;
   double rsum = 0, asum = 0;
-  for (int k = 0; k < n_cand; k++) { rsum += glob[3 * k + 1]; asum += glob[3 * k + 2]; }
   skill_acc sk[SKILL_MAX_COUNT];
   int nsk = 0;
   memset(sk, 0, sizeof sk);
-  for (int k = 0; k < n_cand; k++)
-    skill_add(sk, &nsk, s->data.items[cand[k]].skill, glob[3 * k + 1] / G, glob[3 * k + 2] / G);
-  /* ---- update ---- */
+  for (int k = 0; k < n->n_cand; k++) {
+    const double *sum = b->cand_sum + (size_t)k * CAND_N;
+    rsum += sum[CAND_REWARD];
+    asum += sum[CAND_ACCURACY];
+  }
+  for (int k = 0; k < n->n_cand; k++) {
+    const double *sum = b->cand_sum + (size_t)k * CAND_N;
+    skill_add(sk, &nsk, s->data.items[b->cand[k]].skill, sum[CAND_REWARD] / G, sum[CAND_ACCURACY] / G);
+  }
+  double nresp = (double)n->n_cand * G;
+  json_t *m = json_object();
+  json_object_set_new(m, "phase", json_string("grpo"));
+  json_object_set_new(m, "step", json_integer(s->st.step + 1));
+  json_object_set_new(m, "reward", rl_json_num(rsum / nresp));
+  json_object_set_new(m, "accuracy", rl_json_num(asum / nresp));
+  json_t *per = json_object();
+  for (int i = 0; i < nsk; i++)
+    json_object_set_new(per, sk[i].name, json_pack("{s:o, s:o, s:i}", "reward", rl_json_num(sk[i].r / sk[i].n),
+                                                    "accuracy", rl_json_num(sk[i].a / sk[i].n), "groups", (int)sk[i].n));
+  json_object_set_new(m, "skills", per);
+  json_object_set_new(m, "groups_kept", json_integer(n->kept));
+  json_object_set_new(m, "groups_dropped", json_integer(n->n_cand - n->kept));
+  json_object_set_new(m, "sampling_rounds", json_integer(n->rounds));
+  json_object_set_new(m, "batch_full", json_boolean(n->kept == c->prompts));
+  json_object_set_new(m, "response_len", rl_json_num(lsum[5] / nresp));
+  json_object_set_new(m, "truncation_rate", rl_json_num(lsum[6] / nresp));
+  json_object_set_new(m, "clip_frac", rl_json_num(n->tokens > 0 ? lsum[0] / n->tokens : 0));
+  json_object_set_new(m, "kl", rl_json_num(n->tokens > 0 ? lsum[1] / n->tokens : 0));
+  json_object_set_new(m, "entropy", rl_json_num(lsum[3] > 0 ? lsum[2] / lsum[3] : 0));
+  json_object_set_new(m, "pg_loss", rl_json_num(lsum[4]));
+  json_object_set_new(m, "grad_norm", rl_json_num(n->grad_norm));
+  json_object_set_new(m, "lr", rl_json_num(n->lr));
+  json_object_set_new(m, "skipped_nonfinite", json_boolean(n->nonfinite));
+  double dt = skl_time_now() - t_start;
+  json_object_set_new(m, "tokens_per_s", rl_json_num(lsum[5] / (dt > 0 ? dt : 1e-9)));
+  json_object_set_new(m, "rollout_s", rl_json_num(n->rollout_s));
+  json_object_set_new(m, "update_s", rl_json_num(n->update_s));
+  *metrics_out = m;
+  return SKL_OK;
+}
+
+/* One GRPO step: rollout until the batch is full, log-probs, update epochs, metrics. */
+static skl_status train_step(trainer_t *t, json_t **metrics_out, skl_error *err) {
+  step_counts n = {.lr = skl_lr_at(&t->s.opt.cfg, t->s.st.step)};
+  double t_start = skl_time_now();
+  skl_status st = step_rollout(t, &n, err);
+  n.rollout_s = skl_time_now() - t_start;
   double t_up = skl_time_now();
-  int nseq = 0;
-  for (int i = 0; i < n_local && !st; i++) {
-    seq_t *grp = &seqs[(size_t)kept_local[i] * G];
-    float rw[4096], adv[4096];
-    for (int g = 0; g < G; g++) rw[g] = grp[g].reward;
-    rl_group_advantages(rw, G, c->std_norm, 1e-6f, adv);
-    for (int g = 0; g < G && !st; g++) {
-      grp[g].adv = adv[g];
-      st = alloc_seq_arrays(&grp[g], t->has_ref, err);
-      local[nseq++] = &grp[g];
-    }
-  }
-  double counts[3] = {0, 0, 0}; /* counted tokens, live sequences, kept groups */
-  for (int k = 0; k < nseq; k++) {
-    int live = 0;
-    if (!local[k]->masked) { counts[0] += local[k]->len; live = local[k]->len > 0; }
-    counts[1] += live;
-  }
-  counts[2] = n_local;
-  if (!st) st = skl_dist_allreduce_f64(&s->dist, counts, 3, err);
-  rl_loss_stats ls = {0};
-  double ent_sum = 0, ent_n = 0, kl_sum = 0;
-  rl_loss_opts lo = {.clip_low = (float)c->clip_low, .clip_high = (float)c->clip_high,
-                     .kl_coef = c->kl_in_reward ? 0.0f : (float)c->kl_coef, .kl_estimator = (rl_kl_estimator)c->kl_estimator,
-                     .agg = (rl_agg_mode)c->agg};
-  double gnorm = 0, lr = skl_lr_at(&s->opt.cfg, s->st.step);
-  bool nonfinite = false;
-  if (!st && nseq > 0) {
-    st = forward_logp(t, &s->model, local, nseq, 0, err);
-    if (!st && t->has_ref) st = forward_logp(t, &t->ref, local, nseq, 1, err);
-    if (!st && t->has_ref && c->kl_in_reward) {
-      /* KL as a reward penalty: recompute the advantages with it */
-      for (int i = 0; i < n_local; i++) {
-        seq_t *grp = &seqs[(size_t)kept_local[i] * G];
-        float rw[4096], adv[4096];
-        for (int g = 0; g < G; g++) {
-          double kl = 0;
-          for (int j = 0; j < grp[g].len; j++) kl += rl_kl_value((rl_kl_estimator)c->kl_estimator, grp[g].logp_old[j], grp[g].logp_ref[j]);
-          rw[g] = grp[g].reward - (float)(c->kl_coef * kl);
-        }
-        rl_group_advantages(rw, G, c->std_norm, 1e-6f, adv);
-        for (int g = 0; g < G; g++) grp[g].adv = adv[g];
-      }
-    }
-    for (int k = 0; k < nseq; k++)
-      for (int j = 0; j < local[k]->len; j++) { ent_sum += local[k]->entropy[j]; ent_n++; }
-  }
-  /* flatten for the loss */
-  int ntok = 0;
-  for (int k = 0; k < nseq; k++) ntok += local[k]->len;
-  int *starts = malloc(sizeof *starts * (size_t)(nseq + 1));
-  float *f_adv = malloc(sizeof *f_adv * (size_t)(nseq + 1));
-  float *f_lp = malloc(sizeof *f_lp * (size_t)(ntok + 1)), *f_lpo = malloc(sizeof *f_lpo * (size_t)(ntok + 1));
-  float *f_lpr = malloc(sizeof *f_lpr * (size_t)(ntok + 1)), *f_mask = malloc(sizeof *f_mask * (size_t)(ntok + 1));
-  float *f_grad = malloc(sizeof *f_grad * (size_t)(ntok + 1));
-  if (!st && (!starts || !f_adv || !f_lp || !f_lpo || !f_lpr || !f_mask || !f_grad))
-    st = skl_error_set(err, SKL_ERR_NOMEM, "out of memory");
-  for (int ep = 0; ep < c->update_epochs && !st; ep++) {
-    skl_model_zero_grad(&s->model);
-    if (nseq > 0) {
-      if (ep > 0) st = forward_logp(t, &s->model, local, nseq, 2, err);
-      int at = 0;
-      for (int k = 0; k < nseq && !st; k++) {
-        starts[k] = at;
-        f_adv[k] = local[k]->adv;
-        for (int j = 0; j < local[k]->len; j++, at++) {
-          f_lpo[at] = local[k]->logp_old[j];
-          f_lp[at] = ep > 0 ? local[k]->logp_new[j] : local[k]->logp_old[j]; /* epoch 1 is on-policy */
-          f_lpr[at] = t->has_ref ? local[k]->logp_ref[j] : 0;
-          f_mask[at] = local[k]->masked ? 0.0f : 1.0f;
-        }
-      }
-      starts[nseq] = at;
-      rl_loss_batch lb = {.n_seqs = nseq, .seq_start = starts, .adv = f_adv, .logp = f_lp, .logp_old = f_lpo,
-                          .logp_ref = t->has_ref ? f_lpr : NULL, .mask = f_mask,
-                          .global_tokens = counts[0], .global_seqs = counts[1]};
-      bool bad_loss = false;
-      if (!st) {
-        skl_error le;
-        skl_status ps = rl_policy_loss(&lo, &lb, f_grad, &ls, &le);
-        if (ps == SKL_ERR_NUMERIC) bad_loss = true; /* skipped below, on every rank alike */
-        else if (ps) { *err = le; st = ps; }
-      }
-      for (int k = 0; k < nseq && !st && !bad_loss; k++)
-        for (int j = 0; j < local[k]->len; j++) local[k]->grad[j] = f_grad[starts[k] + j];
-      if (!st && !bad_loss) st = backward_weighted(t, local, nseq, err);
-      /* A non-finite loss poisons this rank's gradient: after the all-reduce
-       * every rank sees a non-finite norm and skips the update together. */
-      if (!st && bad_loss) s->model.grad_mem[0] = NAN;
-      kl_sum = ls.kl * ls.n_tokens;
-    }
-    if (!st) st = skl_dist_allreduce_f32(&s->dist, s->model.grad_mem, s->model.n_params, err);
-    if (st) break;
-    skl_error e2;
-    skl_status us = skl_adamw_step(&s->opt, &s->model, lr, &gnorm, &e2);
-    if (us == SKL_ERR_NUMERIC) nonfinite = true;
-    else if (us) { *err = e2; st = us; }
-  }
-  double t_update = skl_time_now() - t_up;
-  /* loss-side metrics summed over ranks */
-  double lsum[6] = {ls.clip_frac * ls.n_tokens, kl_sum, ent_sum, ent_n, ls.pg_loss, (double)gen_tokens};
-  double tr[2] = {(double)n_trunc, 0};
-  if (!st) st = skl_dist_allreduce_f64(&s->dist, lsum, 6, err);
-  if (!st) st = skl_dist_allreduce_f64(&s->dist, tr, 1, err);
-  if (!st) {
-    if (nonfinite) {
-      s->st.bad_streak++;
-      s->st.bad_total++;
-      if (s->st.bad_streak >= c->max_bad_steps)
-        st = skl_error_set(err, SKL_ERR_NUMERIC, "step %lld: %lld non-finite gradients in a row: stopping; lower "
-                           "optim.lr or resume from the last checkpoint", (long long)s->st.step + 1,
-                           (long long)s->st.bad_streak);
-    } else {
-      s->st.bad_streak = 0;
-    }
-    s->st.samples_seen += (int64_t)counts[2] * G;
-  }
-  if (!st) {
-    double nresp = (double)n_cand * G;
-    json_t *m = json_object();
-    json_object_set_new(m, "phase", json_string("grpo"));
-    json_object_set_new(m, "step", json_integer(s->st.step + 1));
-    json_object_set_new(m, "reward", rl_json_num(rsum / nresp));
-    json_object_set_new(m, "accuracy", rl_json_num(asum / nresp));
-    json_t *per = json_object();
-    for (int i = 0; i < nsk; i++)
-      json_object_set_new(per, sk[i].name, json_pack("{s:o, s:o, s:i}", "reward", rl_json_num(sk[i].r / sk[i].n),
-                                                      "accuracy", rl_json_num(sk[i].a / sk[i].n), "groups", (int)sk[i].n));
-    json_object_set_new(m, "skills", per);
-    json_object_set_new(m, "groups_kept", json_integer((json_int_t)counts[2]));
-    json_object_set_new(m, "groups_dropped", json_integer(n_cand - (json_int_t)counts[2]));
-    json_object_set_new(m, "sampling_rounds", json_integer(rounds));
-    json_object_set_new(m, "batch_full", json_boolean((int)counts[2] == P));
-    json_object_set_new(m, "response_len", rl_json_num(lsum[5] / nresp));
-    json_object_set_new(m, "truncation_rate", rl_json_num(tr[0] / nresp));
-    json_object_set_new(m, "clip_frac", rl_json_num(counts[0] > 0 ? lsum[0] / counts[0] : 0));
-    json_object_set_new(m, "kl", rl_json_num(counts[0] > 0 ? lsum[1] / counts[0] : 0));
-    json_object_set_new(m, "entropy", rl_json_num(lsum[3] > 0 ? lsum[2] / lsum[3] : 0));
-    json_object_set_new(m, "pg_loss", rl_json_num(lsum[4]));
-    json_object_set_new(m, "grad_norm", rl_json_num(gnorm));
-    json_object_set_new(m, "lr", rl_json_num(lr));
-    json_object_set_new(m, "skipped_nonfinite", json_boolean(nonfinite));
-    double dt = skl_time_now() - t_start;
-    json_object_set_new(m, "tokens_per_s", rl_json_num(lsum[5] / (dt > 0 ? dt : 1e-9)));
-    json_object_set_new(m, "rollout_s", rl_json_num(t_rollout));
-    json_object_set_new(m, "update_s", rl_json_num(t_update));
-    *metrics_out = m;
-  }
-  free(starts); free(f_adv); free(f_lp); free(f_lpo); free(f_lpr); free(f_mask); free(f_grad);
-  for (size_t k = 0; k < (size_t)max_cand * G; k++) seq_free(&seqs[k]);
-  free(cand); free(kept_local); free(seqs); free(glob); free(local);
+  if (!st) st = step_layout(t, &n, err);
+  if (!st) st = step_logprobs(t, &n, err);
+  if (!st) st = step_update(t, &n, err);
+  n.update_s = skl_time_now() - t_up;
+  if (!st) st = step_metrics(t, &n, t_start, metrics_out, err);
   return st;
+}
+
+/* ---- set-up ---- */
+
+static void step_bufs_free(step_bufs *b) {
+  free(b->cand); free(b->cand_sum); free(b->seqs); free(b->resp); free(b->ids); free(b->rewards); free(b->adv);
+  free(b->fill); free(b->seq_start); free(b->seq_adv); free(b->logp_old); free(b->logp_ref); free(b->logp_new);
+  free(b->entropy); free(b->grad); free(b->mask);
+  memset(b, 0, sizeof *b);
+}
+
+/* The step's buffers for c's batch (sizes in step_bufs), logp_ref with a
+ * reference model. */
+static skl_status step_bufs_init(step_bufs *b, const rl_train_cfg *c, bool ref, skl_error *err) {
+  memset(b, 0, sizeof *b);
+  size_t P = (size_t)c->prompts, G = (size_t)c->group, R = (size_t)c->max_response;
+  size_t max_cand = P * (1 + (size_t)c->max_sampling_rounds), nseq = P * G, N = nseq * R;
+  if (N / R / G != P || N > (size_t)INT32_MAX)
+    return skl_error_set(err, SKL_ERR_RANGE, "batch.prompts %zu * batch.group %zu * rollout.max_response %zu tokens "
+                         "do not fit one step's buffers; lower one of them", P, G, R);
+  b->cand = malloc(sizeof *b->cand * max_cand);
+  b->cand_sum = calloc(max_cand * CAND_N, sizeof *b->cand_sum);
+  b->seqs = calloc((P + 1) * G, sizeof *b->seqs);
+  b->resp = malloc(sizeof *b->resp * (P + 1) * G * R);
+  b->ids = malloc(sizeof *b->ids * R);
+  b->rewards = malloc(sizeof *b->rewards * G);
+  b->adv = malloc(sizeof *b->adv * G);
+  b->fill = malloc(sizeof *b->fill * (size_t)c->micro);
+  b->seq_start = malloc(sizeof *b->seq_start * (nseq + 1));
+  b->seq_adv = malloc(sizeof *b->seq_adv * nseq);
+  b->logp_old = calloc(N, sizeof *b->logp_old);
+  b->logp_ref = ref ? calloc(N, sizeof *b->logp_ref) : NULL;
+  b->logp_new = calloc(N, sizeof *b->logp_new);
+  b->entropy = calloc(N, sizeof *b->entropy);
+  b->grad = calloc(N, sizeof *b->grad);
+  b->mask = calloc(N, sizeof *b->mask);
+  if (!b->cand || !b->cand_sum || !b->seqs || !b->resp || !b->ids || !b->rewards || !b->adv || !b->fill ||
+      !b->seq_start || !b->seq_adv || !b->logp_old || (ref && !b->logp_ref) || !b->logp_new || !b->entropy ||
+      !b->grad || !b->mask) {
+    step_bufs_free(b);
+    return skl_error_set(err, SKL_ERR_NOMEM, "out of memory for one step's buffers (%zu response tokens)", N);
+  }
+  return SKL_OK;
 }
 
 skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
@@ -576,6 +708,7 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
     st = skl_ckpt_load_model(&t.ref, c->model, true, err);
     t.has_ref = !st;
   }
+  if (!st) st = step_bufs_init(&t.b, c, t.has_ref, err);
   rl_reward_opts_default(&t.ropt);
   t.ropt.format_reward = (float)c->format_reward;
   t.ropt.overlong_penalty = c->overlong_penalty;
@@ -596,6 +729,7 @@ skl_status rl_train_run(const rl_session_opts *opts, skl_error *err) {
     json_decref(m);
   }
   if (!st && s->st.step >= c->steps) st = rl_session_save_final(s, err);
+  step_bufs_free(&t.b);
   skl_judge_close(t.judge);
   skl_buf_free(&t.text);
   free(t.w);

@@ -2,7 +2,7 @@
  * + DIR/manifest.json (DESIGN.md §3). Every sample is a pure function of
  * (config, skill, split, index): blueprint, expression answer, rendering and
  * length fitting, oracle agreement, split disjointness, then one JSON line.
- * Not the CLI (src/cli/cmd_synth.c prints progress and errors).
+ * Not the CLI (cli/cmd_synth.c prints progress and errors).
  *
  *   synth_ctx *c;  if (synth_ctx_init(&c, &cfg, &err)) ...;
  *   synth_generate(c, "data/synth", false, 4, NULL, &stats, &err);

@@ -1,5 +1,5 @@
 /* skl mtp train: windows, the AdamW loop over the trainable heads and the
- * held-out acceptance evaluation. Not the CLI (src/cli/cmd_mtp.c). */
+ * held-out acceptance evaluation. Not the CLI (cli/cmd_mtp.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* skl sys: clocks, peak RSS, cpuid feature probing, OpenBLAS thread/core
- * queries and the bench JSON writer. Not a benchmark runner (see src/cli). */
+ * queries and the bench JSON writer. Not a benchmark runner (see bench/). */
 #include "sys/sys.h"
 
 #include <cblas.h>

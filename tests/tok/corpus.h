@@ -1,6 +1,6 @@
 /* Deterministic test corpus for the tokenizer tests: prose, code, CJK, emoji,
  * digits, whitespace, special tokens, combining marks, invalid UTF-8.
- * Not a benchmark corpus (bench_tokenize.c builds its own from license texts). */
+ * Not a benchmark corpus (bench/tokenize.c builds its own from license texts). */
 #ifndef SKL_TESTS_TOK_CORPUS_H
 #define SKL_TESTS_TOK_CORPUS_H
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
-#include "cli/cli.h"
+#include "bench/bench.h"
 #include "io/jsonl.h"
 #include "skills/registry.h"
 #include "synth/pipeline.h"

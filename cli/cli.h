@@ -21,14 +21,4 @@ int skl_cmd_bench(int argc, char **argv);
 int skl_cmd_doctor(int argc, char **argv);
 int skl_cmd_config(int argc, char **argv);
 
-/* bench modes (argv[0] = mode name); each prints ONE JSON line on stdout. */
-int skl_bench_tokenize(int argc, char **argv);
-int skl_bench_train(int argc, char **argv);
-int skl_bench_decode(int argc, char **argv);
-int skl_bench_synth(int argc, char **argv);
-int skl_bench_sgemm(int argc, char **argv);
-
-/* Print "skillrl <cmd>: <message>" for an error value to stderr. @return 1 */
-int skl_cli_fail(const char *cmd, const char *msg);
-
 #endif

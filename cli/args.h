@@ -39,5 +39,8 @@ int skl_args_parse(const skl_arg_spec *spec, int argc, char **argv, int *npos);
 /* Print the generated help to stdout. */
 void skl_args_help(const skl_arg_spec *spec);
 
+/* Print "skillrl <cmd>: <message>" for an error value to stderr. @return 1 */
+int skl_cli_fail(const char *cmd, const char *msg);
+
 
 #endif

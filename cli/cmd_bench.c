@@ -1,8 +1,9 @@
 /* skillrl bench: dispatch to a benchmark mode; each prints one JSON line.
- * Not the benchmarks themselves (bench_*.c, owned by their modules' rooms). */
+ * Not the benchmarks themselves (bench/). */
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/bench.h"
 #include "cli/cli.h"
 
 static const struct {

@@ -67,8 +67,3 @@ int main(int argc, char **argv) {
   fprintf(stderr, "\n");
   return 2;
 }
-
-int skl_cli_fail(const char *cmd, const char *msg) {
-  fprintf(stderr, "skillrl %s: %s\n", cmd, msg);
-  return 1;
-}

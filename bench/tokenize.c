@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
-#include "cli/cli.h"
+#include "bench/bench.h"
 #include "core/buf.h"
 #include "core/fs.h"
 #include "sys/sys.h"

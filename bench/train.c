@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
-#include "cli/cli.h"
+#include "bench/bench.h"
 #include "core/fs.h"
 #include "model/model.h"
 #include "model/model_config.h"

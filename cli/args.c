@@ -133,3 +133,8 @@ int skl_args_parse(const skl_arg_spec *spec, int argc, char **argv, int *npos) {
   if (npos) *npos = np;
   return 0;
 }
+
+int skl_cli_fail(const char *cmd, const char *msg) {
+  fprintf(stderr, "skillrl %s: %s\n", cmd, msg);
+  return 1;
+}

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "cli/args.h"
-#include "cli/cli.h"
+#include "bench/bench.h"
 #include "model/model_config.h"
 #include "core/fs.h"
 #include "decode/decode.h"

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "cli/args.h"
-#include "cli/cli.h"
+#include "bench/bench.h"
 #include "sys/sys.h"
 
 int skl_bench_sgemm(int argc, char **argv) {
