@@ -28,7 +28,9 @@ if [ "${1:-}" = learn ]; then
     num_hidden_layers=2 vocab_size=400
   check "2-layer model" [ "$rc" -eq 0 ]
   # small (CI): 500 steps, the loss must leave chance for the plateau every run
-  # reaches by ~200 steps (a partial solution: which tokens repeat); full:
+  # reaches by ~200 steps (a partial solution: which tokens repeat; with the
+  # random tokens drawn from all 400 of the vocabulary it went 5.95 -> 5.58,
+  # from the 224 of genre text it went lower); full:
   # 1000 steps, and the phase change itself (repeat accuracy > 0.5), which came
   # at 330-470 steps in runs here and can come later on another CPU or seed
   full=0
@@ -50,7 +52,7 @@ acc = sum(r["acc_induction_random"] for r in last) / len(last)
 stage = [r for r in rows if r["stage"] == "induction"]
 print(f"stage ended at step {len(stage)} of {len(rows)}; induction loss {first:.2f} -> {loss:.2f}, "
       f"repeat accuracy {acc:.2f}")
-ok = loss < 0.5 * first and acc > 0.5 and len(stage) < len(rows) if full else loss < 0.93 * first
+ok = loss < 0.5 * first and acc > 0.5 and len(stage) < len(rows) if full else loss < 0.95 * first
 sys.exit(0 if ok else 1)
 EOF
   lrc=$?
